@@ -1,0 +1,76 @@
+/**
+ * The formatter contract shared by the plugin, the test tool and the sandbox.
+ * The plugin only talks to formatters through these types and FormatterRuntime (sandbox/runtime.ts).
+ */
+
+export const FORMATTER_TYPES = ['javascript', 'cayennelpp', 'none'] as const;
+export type FormatterType = (typeof FORMATTER_TYPES)[number];
+
+export interface FormatterSpec {
+  type: FormatterType;
+  /** User script; ignored for `cayennelpp` and `none`. */
+  script: string;
+  /** Per-call time limit in ms (clamped by the runtime to its maximum). */
+  timeoutMs: number;
+}
+
+export type FormatterErrorKind = 'syntax' | 'runtime' | 'timeout' | 'memory' | 'contract' | 'limit';
+
+export interface FormatterError {
+  kind: FormatterErrorKind;
+  message: string;
+  /** 1-based line/column in the user's script, for syntax and runtime errors when known. */
+  line?: number;
+  column?: number;
+}
+
+export type LogLevel = 'log' | 'info' | 'warn' | 'error';
+export interface LogEntry {
+  level: LogLevel;
+  message: string;
+}
+
+/** What every formatter run reports, success or not. */
+export interface RunReport<T> {
+  ok: boolean;
+  output?: T;
+  error?: FormatterError;
+  logs: LogEntry[];
+  warnings: string[];
+  durationMs: number;
+}
+
+export type JsonObject = { [key: string]: unknown };
+
+export interface UplinkCall {
+  /** Decoded frm_payload (may be empty). */
+  bytes: Uint8Array;
+  fPort: number;
+  /** TTS `decoded_payload`, when TTS already decoded the uplink. */
+  decodedPayload?: JsonObject;
+  /** RFC 3339 receive time, passed to TTS-style decoders as `recvTime` (a Date). */
+  receivedAt?: string;
+  /** The whole TTS webhook body, the Thinger-style second argument. */
+  message: JsonObject;
+}
+
+export interface DownlinkCall {
+  /** The JSON value a user wants to send. */
+  payload: unknown;
+  /** f_port the caller asked for, if any (TTS-style `fPort` input). */
+  fPort?: number;
+  /** Device record (ids, properties), the Thinger-style second argument. */
+  device?: JsonObject;
+}
+
+/** A formatted downlink: raw bytes (base64) or a decoded payload that TTS encodes itself. */
+export interface DownlinkOutput {
+  fPort?: number;
+  frmPayload?: string;
+  decodedPayload?: JsonObject;
+}
+
+export interface DecodeDownlinkCall {
+  bytes: Uint8Array;
+  fPort: number;
+}
