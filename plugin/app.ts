@@ -1,0 +1,147 @@
+import Koa from 'koa';
+import type { PassThrough } from 'node:stream';
+import pino, { type Logger } from 'pino';
+import type { FormatterRuntime } from '../sandbox/runtime.js';
+import { Background } from './background.js';
+import { systemClock, type Clock } from './clock.js';
+import { EventLog } from './events/event-log.js';
+import { adminAuth } from './http/admin-auth.js';
+import { errorHandler } from './http/errors.js';
+import { jsonBody } from './http/json-body.js';
+import { TtsDownlinkClient } from './networks/tts/downlink-client.js';
+import { DownlinkService } from './pipeline/downlink.js';
+import { StatusNotifier } from './pipeline/status-notifier.js';
+import { UplinkPipeline } from './pipeline/uplink.js';
+import { WebhookHandler } from './pipeline/webhook.js';
+import { PACKAGE } from './project-files.js';
+import { Profiles } from './profiles.js';
+import { bucketRoutes } from './routes/buckets.js';
+import { deadLetterRoutes } from './routes/dead-letters.js';
+import { deviceRoutes } from './routes/devices.js';
+import { downlinkRoutes } from './routes/downlinks.js';
+import { eventRoutes } from './routes/events.js';
+import { formatterRoutes } from './routes/formatters.js';
+import { iotdaRoutes } from './routes/iotda.js';
+import { profileRoutes } from './routes/profiles.js';
+import { publicRoutes } from './routes/public.js';
+import type { Services } from './routes/services.js';
+import { webhookRoutes } from './routes/webhooks.js';
+import type { Store } from './store/store.js';
+
+export interface AppDeps {
+  store: Store;
+  runtime: FormatterRuntime;
+  adminToken: string;
+  clock?: Clock;
+  logger?: Logger;
+  /** Base URL TTS uses to reach the plugin (PLUGIN_PUBLIC_URL). */
+  publicUrl?: string;
+  ttsTimeoutMs?: number;
+  /** How often due downlink retries and TTL expiries are processed; 0 disables the timer (tests tick by hand). */
+  schedulerIntervalMs?: number;
+  random?: () => number;
+}
+
+export interface PluginApp {
+  koa: Koa;
+  services: Services;
+  /** Stops background work and live streams; the caller closes the HTTP server and the store. */
+  close(): Promise<void>;
+}
+
+/** Builds one plugin instance; no globals, so tests can run many side by side. */
+export async function createApp(deps: AppDeps): Promise<PluginApp> {
+  const clock = deps.clock ?? systemClock;
+  const logger = deps.logger ?? pino({ level: 'silent' });
+  const { store, runtime } = deps;
+  const events = new EventLog(store, logger);
+  const background = new Background(logger);
+  const profiles = new Profiles(store, runtime);
+  await profiles.ensureDefault();
+  const uplinks = new UplinkPipeline({ store, runtime, events, clock });
+  const userAgent = `${PACKAGE.name}/${PACKAGE.version} (+LoRaWAN integration plugin)`;
+  const timeoutMs = deps.ttsTimeoutMs ?? 10_000;
+  const tts = new TtsDownlinkClient({ userAgent, timeoutMs });
+  const downlinks = new DownlinkService({
+    store,
+    runtime,
+    profiles,
+    events,
+    clock,
+    tts,
+    ...(deps.random ? { random: deps.random } : {}),
+  });
+  const notifier = new StatusNotifier({
+    store,
+    profiles,
+    events,
+    clock,
+    userAgent,
+    timeoutMs,
+    background,
+    ...(deps.random ? { random: deps.random } : {}),
+  });
+  downlinks.onStatusChange((m) => notifier.onStatusChange(m));
+  const webhooks = new WebhookHandler({ store, profiles, uplinks, downlinks, events, clock, background });
+  const services: Services = {
+    store,
+    runtime,
+    clock,
+    logger,
+    events,
+    profiles,
+    uplinks,
+    downlinks,
+    notifier,
+    webhooks,
+    publicUrl: deps.publicUrl ?? null,
+    version: PACKAGE.version,
+  };
+
+  const openStreams = new Set<PassThrough>();
+  const koa = new Koa({ proxy: false });
+  koa.use(errorHandler(logger));
+  koa.use(jsonBody());
+  const openRouters = [publicRoutes(services), webhookRoutes(services), iotdaRoutes(services, deps.adminToken)];
+  for (const router of openRouters) koa.use(router.routes()).use(router.allowedMethods());
+
+  const admin = adminAuth(deps.adminToken);
+  const adminRouters = [
+    profileRoutes(services),
+    deviceRoutes(services),
+    downlinkRoutes(services),
+    bucketRoutes(services),
+    deadLetterRoutes(services),
+    eventRoutes(services, openStreams),
+    formatterRoutes(services),
+  ];
+  koa.use(async (ctx, next) => {
+    if (ctx.path.startsWith('/api/') || ctx.path.startsWith('/downlink/')) return admin(ctx, next);
+    return next();
+  });
+  for (const router of adminRouters) koa.use(router.routes()).use(router.allowedMethods());
+
+  let timer: NodeJS.Timeout | null = null;
+  let ticking: Promise<void> = Promise.resolve();
+  const interval = deps.schedulerIntervalMs ?? 1000;
+  if (interval > 0) {
+    timer = setInterval(() => {
+      ticking = ticking
+        .then(() => downlinks.tick())
+        .then(() => notifier.deliverDue())
+        .catch((err: unknown) => logger.error({ err }, 'downlink scheduler failed'));
+    }, interval);
+    timer.unref();
+  }
+
+  return {
+    koa,
+    services,
+    async close() {
+      if (timer) clearInterval(timer);
+      await ticking;
+      await background.idle();
+      for (const stream of openStreams) stream.end();
+    },
+  };
+}

@@ -1,0 +1,56 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { bodyValidator } from './http/validate.js';
+
+/** Environment configuration, validated at start-up with the same machinery as request bodies. */
+export const ConfigSchema = Type.Object({
+  port: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
+  host: Type.String({ default: '0.0.0.0' }),
+  dataDir: Type.String({ minLength: 1, default: './data' }),
+  adminToken: Type.Optional(Type.String({ minLength: 16 })),
+  publicUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
+  logLevel: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info' },
+  ),
+  eventCap: Type.Integer({ minimum: 100, default: 100000 }),
+  maxIsolates: Type.Integer({ minimum: 1, default: 200 }),
+  isolateMemoryMb: Type.Integer({ minimum: 8, maximum: 1024, default: 32 }),
+  ttsTimeoutMs: Type.Integer({ minimum: 100, maximum: 60000, default: 10000 }),
+});
+export type Config = Static<typeof ConfigSchema>;
+
+const validator = bodyValidator(ConfigSchema, 'invalid_config');
+
+const ENV: Record<keyof Config, string> = {
+  port: 'PLUGIN_PORT',
+  host: 'PLUGIN_HOST',
+  dataDir: 'PLUGIN_DATA_DIR',
+  adminToken: 'PLUGIN_ADMIN_TOKEN',
+  publicUrl: 'PLUGIN_PUBLIC_URL',
+  logLevel: 'PLUGIN_LOG_LEVEL',
+  eventCap: 'PLUGIN_EVENT_CAP',
+  maxIsolates: 'PLUGIN_MAX_ISOLATES',
+  isolateMemoryMb: 'PLUGIN_ISOLATE_MEMORY_MB',
+  ttsTimeoutMs: 'PLUGIN_TTS_TIMEOUT_MS',
+};
+const NUMERIC = new Set<keyof Config>(['port', 'eventCap', 'maxIsolates', 'isolateMemoryMb', 'ttsTimeoutMs']);
+
+/** Reads PLUGIN_* variables; throws with every problem listed when one is wrong. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const raw: Record<string, unknown> = {};
+  for (const [key, name] of Object.entries(ENV) as [keyof Config, string][]) {
+    const value = env[name];
+    if (value === undefined || value === '') continue;
+    raw[key] = NUMERIC.has(key) && /^\d+$/.test(value) ? Number(value) : value;
+  }
+  const result = validator.check(raw);
+  if (!result.ok) {
+    const byKey = Object.fromEntries(Object.entries(ENV).map(([k, v]) => [`/${k}`, v]));
+    throw new Error(
+      `invalid configuration: ${result.errors.map((e) => `${byKey[e.path] ?? e.path} ${e.message}`).join('; ')}`,
+    );
+  }
+  return result.value;
+}
+
+export { ENV as CONFIG_ENV };

@@ -1,0 +1,69 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import pino from 'pino';
+import { FormatterRuntime } from '../sandbox/runtime.js';
+import { createApp } from './app.js';
+import { loadConfig } from './config.js';
+import { newToken } from './http/secrets.js';
+import { SqliteStore } from './store/sqlite-store.js';
+
+/** PLUGIN_ADMIN_TOKEN, else the one generated on first start and kept in the data dir (mode 0600). */
+function adminToken(dataDir: string, fromEnv: string | undefined): { token: string; generated: boolean } {
+  if (fromEnv) return { token: fromEnv, generated: false };
+  const file = join(dataDir, 'admin-token');
+  if (existsSync(file)) return { token: readFileSync(file, 'utf8').trim(), generated: false };
+  const token = newToken();
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return { token, generated: true };
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = pino({ level: config.logLevel });
+  const dataDir = resolve(config.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const { token, generated } = adminToken(dataDir, config.adminToken);
+  const store = new SqliteStore({ file: join(dataDir, 'plugin.db'), eventCap: config.eventCap, now: () => new Date() });
+  const runtime = new FormatterRuntime({ maxIsolates: config.maxIsolates, memoryLimitMb: config.isolateMemoryMb });
+  const app = await createApp({
+    store,
+    runtime,
+    adminToken: token,
+    logger,
+    ttsTimeoutMs: config.ttsTimeoutMs,
+    ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
+  });
+  const server = app.koa.listen(config.port, config.host, () => {
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    logger.info({ port, data_dir: dataDir }, 'plugin listening');
+    if (generated) {
+      // Printed once, on the start that created it; afterwards it is only in the data dir.
+      process.stdout.write(`\nAdmin token (also in ${join(dataDir, 'admin-token')}):\n  ${token}\n\n`);
+    }
+  });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping: no new connections, finishing in-flight work');
+    const drained = new Promise<void>((done) => server.close(() => done()));
+    await app.close();
+    server.closeIdleConnections();
+    setTimeout(() => server.closeAllConnections(), 10_000).unref();
+    await drained;
+    runtime.dispose();
+    await store.close();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

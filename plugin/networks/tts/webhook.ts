@@ -1,0 +1,97 @@
+import type { JsonObject } from '../../../formatters/contract.js';
+import { MESSAGE_TYPES, type MessageType, type WebhookBody, type TtsLocation } from '../../schemas/tts-webhook.js';
+import type { DownlinkCredentials, TtsIds } from '../../store/records.js';
+
+/** The one member of the TTS `ApplicationUp` oneof that the body carries, or null for unknown types. */
+export function messageTypeOf(body: Record<string, unknown>): MessageType | null {
+  for (const type of MESSAGE_TYPES) if (body[type] !== undefined) return type;
+  return null;
+}
+
+/** The application id of a body that has not been validated yet (needed to pick the token to check). */
+export function applicationIdOf(body: unknown): string | null {
+  const ids = (body as { end_device_ids?: { application_ids?: { application_id?: unknown } } } | null)?.end_device_ids;
+  const appId = ids?.application_ids?.application_id;
+  return typeof appId === 'string' ? appId : null;
+}
+
+const isHttpUrl = (value: string): boolean => {
+  try {
+    const u = new URL(value);
+    return u.protocol === 'https:' || u.protocol === 'http:';
+  } catch {
+    return false;
+  }
+};
+
+/** X-Downlink-Apikey / -Push / -Replace, when TTS sent a usable set. */
+export function downlinkCredentialsOf(headers: Record<string, string | string[] | undefined>): DownlinkCredentials | null {
+  const one = (name: string) => {
+    const v = headers[name];
+    return typeof v === 'string' && v.length > 0 ? v : null;
+  };
+  const apiKey = one('x-downlink-apikey');
+  const pushUrl = one('x-downlink-push');
+  const replaceUrl = one('x-downlink-replace');
+  if (!apiKey || !pushUrl || !replaceUrl || !isHttpUrl(pushUrl) || !isHttpUrl(replaceUrl)) return null;
+  return { apiKey, pushUrl, replaceUrl };
+}
+
+export function ttsIdsOf(body: WebhookBody): TtsIds {
+  const ids = body.end_device_ids;
+  return {
+    device_id: ids.device_id,
+    application_id: ids.application_ids.application_id,
+    ...(ids.dev_eui ? { dev_eui: ids.dev_eui.toUpperCase() } : {}),
+    ...(ids.join_eui ? { join_eui: ids.join_eui.toUpperCase() } : {}),
+    ...(ids.dev_addr ? { dev_addr: ids.dev_addr.toUpperCase() } : {}),
+  };
+}
+
+/** The uplink in the shape every network adapter produces for the pipeline. */
+export interface NormalizedUplink {
+  ids: TtsIds;
+  fPort: number;
+  fCnt: number;
+  sessionKeyId: string;
+  frmPayload: string;
+  bytes: Uint8Array;
+  decodedPayload?: JsonObject;
+  receivedAt: string;
+  rxMetadata?: JsonObject[];
+  settings?: JsonObject;
+  location?: TtsLocation & { name: string };
+  /** The whole webhook body, handed to Thinger-style formatters. */
+  message: JsonObject;
+}
+
+/** Location names in the order we trust them: the device's own GPS first. */
+const LOCATION_PREFERENCE = ['frm-payload', 'user'];
+
+export function pickLocation(locations: Record<string, TtsLocation> | undefined): (TtsLocation & { name: string }) | undefined {
+  if (!locations) return undefined;
+  const names = Object.keys(locations).sort(
+    (a, b) => (LOCATION_PREFERENCE.indexOf(a) + 1 || 99) - (LOCATION_PREFERENCE.indexOf(b) + 1 || 99),
+  );
+  return names.length ? { name: names[0], ...locations[names[0]] } : undefined;
+}
+
+/** Requires `body.uplink_message`. */
+export function normalizeUplink(body: WebhookBody, fallbackTime: Date): NormalizedUplink {
+  const up = body.uplink_message!;
+  const frmPayload = up.frm_payload ?? '';
+  return {
+    ids: ttsIdsOf(body),
+    fPort: up.f_port ?? 0,
+    fCnt: up.f_cnt ?? 0,
+    sessionKeyId: up.session_key_id ?? '',
+    frmPayload,
+    bytes: new Uint8Array(Buffer.from(frmPayload, 'base64')),
+    ...(up.decoded_payload ? { decodedPayload: up.decoded_payload } : {}),
+    receivedAt: up.received_at ?? body.received_at ?? fallbackTime.toISOString(),
+    ...(up.rx_metadata ? { rxMetadata: up.rx_metadata } : {}),
+    ...(up.settings ? { settings: up.settings } : {}),
+    location: pickLocation(up.locations),
+    message: body as unknown as JsonObject,
+  };
+}

@@ -1,0 +1,332 @@
+import { randomUUID } from 'node:crypto';
+import type { DownlinkOutput, JsonObject } from '../../formatters/contract.js';
+import type { FormatterRuntime } from '../../sandbox/runtime.js';
+import type { Clock } from '../clock.js';
+import type { EventLog } from '../events/event-log.js';
+import { HttpError, notFound } from '../http/http-error.js';
+import type { TtsDownlinkClient, PushOutcome } from '../networks/tts/downlink-client.js';
+import { formatterSpec, type Profiles } from '../profiles.js';
+import type { MessageRequest } from '../schemas/downlink.js';
+import type { DeviceRecord, MessageRecord, MessageStatus, Severity } from '../store/records.js';
+import type { Store } from '../store/store.js';
+
+export const CORRELATION_PREFIX = 'lorawan-bridge:msg:';
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+export type StatusListener = (message: MessageRecord) => Promise<void>;
+
+/** Exponential backoff with full jitter: 1 s, 2 s, 4 s ... capped at 5 min. */
+export function backoffMs(attempt: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(300_000, 1000 * 2 ** Math.max(0, attempt - 1));
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+function iotdaFields(req: MessageRequest): JsonObject | null {
+  const { payload_format, topic, topic_full_name, properties } = req;
+  const fields: JsonObject = {
+    ...(payload_format ? { payload_format } : {}),
+    ...(topic ? { topic } : {}),
+    ...(topic_full_name ? { topic_full_name } : {}),
+    ...(properties ? { properties } : {}),
+  };
+  return Object.keys(fields).length ? fields : null;
+}
+
+/** The TTS push body for a formatted downlink. */
+export function ttsDownlinkBody(
+  out: DownlinkOutput,
+  opts: { fPort: number; priority: string; confirmed: boolean; correlationId: string },
+): JsonObject {
+  return {
+    downlinks: [
+      {
+        f_port: opts.fPort,
+        ...(out.frmPayload !== undefined ? { frm_payload: out.frmPayload } : { decoded_payload: out.decodedPayload ?? {} }),
+        priority: opts.priority,
+        confirmed: opts.confirmed,
+        correlation_ids: [opts.correlationId],
+      },
+    ],
+  };
+}
+
+/**
+ * Downlink messages from request to their end: format, push to TTS (or wait for the push URL),
+ * retry what TTS could not take, follow TTS downlink_* events, time out at the TTL.
+ * All state is in the store, so a restart picks up where it left off.
+ */
+export class DownlinkService {
+  private readonly inFlight = new Set<string>();
+  private readonly listeners = new Set<StatusListener>();
+
+  constructor(
+    private readonly deps: {
+      store: Store;
+      runtime: FormatterRuntime;
+      profiles: Profiles;
+      events: EventLog;
+      clock: Clock;
+      tts: TtsDownlinkClient;
+      random?: () => number;
+    },
+  ) {}
+
+  onStatusChange(listener: StatusListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private nowIso(): string {
+    return this.deps.clock.now().toISOString();
+  }
+
+  /** Formats the message with the application's downlink formatter (or takes raw base64). */
+  private async format(
+    device: DeviceRecord,
+    req: MessageRequest,
+    fPort: number | null,
+  ): Promise<{ ok: true; out: DownlinkOutput } | { ok: false; code: string; message: string }> {
+    if (req.encoding === 'base64') {
+      if (typeof req.message !== 'string' || !BASE64.test(req.message) || req.message.length === 0) {
+        throw new HttpError(400, 'invalid_message', 'with encoding base64, message must be a non-empty base64 string');
+      }
+      return { ok: true, out: { frmPayload: req.message } };
+    }
+    const profile = await this.deps.profiles.resolve(device.appId);
+    const report = await this.deps.runtime.runDownlink(device.appId, formatterSpec(profile.settings), {
+      payload: req.message,
+      ...(fPort !== null ? { fPort } : {}),
+      device: { id: device.id, app_id: device.appId, tts: { ...device.tts }, properties: device.properties },
+    });
+    if (!report.ok || !report.output) {
+      const err = report.error ?? { kind: 'contract', message: 'formatter returned nothing' };
+      return { ok: false, code: 'formatter_error', message: `${err.kind}: ${err.message}${err.line ? ` (line ${err.line})` : ''}` };
+    }
+    return { ok: true, out: report.output };
+  }
+
+  /** Creates a message (409 if the id exists for the device) and pushes it when TTS can take it. */
+  async create(deviceId: string, req: MessageRequest): Promise<MessageRecord> {
+    const { store, profiles, clock } = this.deps;
+    const device = await store.getDevice(deviceId);
+    if (!device) throw notFound('device', deviceId);
+    const profile = await profiles.resolve(device.appId);
+    const messageId = req.message_id ?? randomUUID();
+    if (await store.getMessage(deviceId, messageId)) {
+      throw new HttpError(409, 'duplicate_message_id', `message '${messageId}' already exists for device '${deviceId}'`, { message_id: messageId });
+    }
+    const lastPort = (device.properties.device as { f_port?: number } | undefined)?.f_port;
+    const requestedPort = req.f_port ?? profile.settings.downlink.f_port ?? (lastPort && lastPort >= 1 && lastPort <= 223 ? lastPort : null);
+    const now = clock.now();
+    const confirmed = req.confirmed ?? profile.settings.downlink.confirmed;
+    const priority = req.priority ?? profile.settings.downlink.priority;
+    const correlationId = `${CORRELATION_PREFIX}${randomUUID()}`;
+    const message: MessageRecord = {
+      deviceId,
+      messageId,
+      appId: device.appId,
+      name: req.name ?? null,
+      message: req.message,
+      encoding: req.encoding,
+      fPort: requestedPort,
+      confirmed,
+      priority,
+      replace: req.replace ?? !profile.settings.downlink.push,
+      ttlMin: req.ttl,
+      status: 'PENDING',
+      detail: 'waiting_for_uplink',
+      error: null,
+      correlationId,
+      iotda: iotdaFields(req),
+      ttsRequest: null,
+      attempts: 0,
+      createdAt: now.toISOString(),
+      updatedAt: now.toISOString(),
+      finishedAt: null,
+      nextAttemptAt: null,
+      expiresAt: new Date(now.getTime() + req.ttl * 60_000).toISOString(),
+    };
+
+    const formatted = await this.format(device, req, requestedPort);
+    if (!formatted.ok) {
+      this.finish(message, 'FAILED', 'failed', { code: formatted.code, message: formatted.message });
+    } else {
+      const fPort = formatted.out.fPort ?? requestedPort;
+      if (fPort === null) {
+        throw new HttpError(400, 'f_port_required', 'no f_port: set f_port, a profile default, or wait for the device\'s first uplink');
+      }
+      if (!Number.isInteger(fPort) || fPort < 1 || fPort > 223) {
+        this.finish(message, 'FAILED', 'failed', { code: 'invalid_f_port', message: `f_port ${fPort} is outside 1..223` });
+      } else {
+        message.fPort = fPort;
+        message.ttsRequest = ttsDownlinkBody(formatted.out, { fPort, priority, confirmed, correlationId });
+      }
+    }
+    if (!(await store.insertMessage(message))) {
+      throw new HttpError(409, 'duplicate_message_id', `message '${messageId}' already exists for device '${deviceId}'`, { message_id: messageId });
+    }
+    await this.changed(message, message.status === 'FAILED' ? 'error' : 'info', message.status === 'FAILED' ? `Downlink failed: ${message.error?.message}` : 'Downlink created');
+    if (message.status === 'PENDING') await this.attempt(message);
+    return message;
+  }
+
+  /** One push attempt; updates status, schedules a retry or ends the message. */
+  private async attempt(message: MessageRecord): Promise<void> {
+    const key = `${message.deviceId}/${message.messageId}`;
+    if (this.inFlight.has(key) || !message.ttsRequest) return;
+    this.inFlight.add(key);
+    try {
+      const creds = await this.deps.store.getCredentials(message.deviceId);
+      if (!creds) {
+        if (message.detail !== 'waiting_for_uplink' || message.nextAttemptAt !== null) {
+          message.detail = 'waiting_for_uplink';
+          message.nextAttemptAt = null;
+          await this.save(message);
+        }
+        return;
+      }
+      message.attempts += 1;
+      const outcome = await this.deps.tts.send(message.replace ? creds.replaceUrl : creds.pushUrl, creds.apiKey, message.ttsRequest);
+      await this.applyPush(message, outcome);
+    } finally {
+      this.inFlight.delete(key);
+    }
+  }
+
+  private async applyPush(message: MessageRecord, outcome: PushOutcome): Promise<void> {
+    if (outcome.ok) {
+      message.detail = 'submitted';
+      message.nextAttemptAt = null;
+      message.error = null;
+      await this.changed(message, 'info', `Downlink ${message.replace ? 'replaced queue' : 'pushed'} to TTS`);
+      return;
+    }
+    const error = { code: outcome.code, message: outcome.message };
+    if (!outcome.retryable) {
+      this.finish(message, 'FAILED', 'failed', error);
+      await this.changed(message, 'error', `Downlink rejected by TTS: ${outcome.message}`, { http_status: outcome.status });
+      return;
+    }
+    const delay = outcome.retryAfterMs ?? backoffMs(message.attempts, this.deps.random);
+    message.detail = 'retrying';
+    message.error = error;
+    message.nextAttemptAt = new Date(this.deps.clock.now().getTime() + delay).toISOString();
+    await this.changed(message, 'warning', `TTS push failed, retrying in ${Math.round(delay / 1000)} s: ${outcome.message}`, {
+      http_status: outcome.status,
+      attempt: message.attempts,
+    });
+  }
+
+  private finish(message: MessageRecord, status: Exclude<MessageStatus, 'PENDING'>, detail: MessageRecord['detail'], error: MessageRecord['error']): void {
+    message.status = status;
+    message.detail = detail;
+    message.error = error;
+    message.finishedAt = this.nowIso();
+    message.nextAttemptAt = null;
+  }
+
+  private async save(message: MessageRecord): Promise<void> {
+    message.updatedAt = this.nowIso();
+    await this.deps.store.updateMessage(message);
+  }
+
+  /** Persists, records an event and tells listeners (notifications, live views). */
+  private async changed(message: MessageRecord, severity: Severity, title: string, extra: JsonObject = {}): Promise<void> {
+    await this.save(message);
+    await this.deps.events.record({
+      appId: message.appId,
+      deviceId: message.deviceId,
+      category: 'downlink',
+      severity,
+      title,
+      details: {
+        message_id: message.messageId,
+        status: message.status,
+        detail: message.detail,
+        correlation_id: message.correlationId,
+        ...(message.error ? { error: message.error } : {}),
+        ...extra,
+      },
+    });
+    for (const listener of this.listeners) await listener(message);
+  }
+
+  /** The device just brought push credentials: send what was waiting for them. */
+  async onCredentials(deviceId: string): Promise<void> {
+    const waiting = await this.deps.store.listOpenMessages({ deviceId, statuses: ['PENDING'], limit: 100 });
+    for (const m of waiting) if (m.detail === 'waiting_for_uplink' && m.ttsRequest) await this.attempt(m);
+  }
+
+  /** Follows a TTS downlink_* webhook to the message it belongs to (by our correlation id). */
+  async onTtsEvent(type: string, correlationIds: string[], failure?: { name?: string; message?: string }): Promise<MessageRecord | null> {
+    const ours = correlationIds.find((id) => id.startsWith(CORRELATION_PREFIX));
+    if (!ours) return null;
+    const message = await this.deps.store.getMessageByCorrelation(ours);
+    if (!message || message.status !== 'PENDING') return message;
+    switch (type) {
+      case 'downlink_queued':
+        message.detail = 'queued';
+        await this.changed(message, 'info', 'Downlink queued by TTS');
+        break;
+      case 'downlink_sent':
+        if (message.confirmed) {
+          message.detail = 'sent';
+          await this.changed(message, 'info', 'Confirmed downlink sent, waiting for ack');
+        } else {
+          this.finish(message, 'DELIVERED', 'sent', null);
+          await this.changed(message, 'info', 'Downlink delivered (sent by gateway)');
+        }
+        break;
+      case 'downlink_ack':
+        this.finish(message, 'DELIVERED', 'acknowledged', null);
+        await this.changed(message, 'info', 'Downlink acknowledged by device');
+        break;
+      case 'downlink_nack':
+        message.detail = 'not_acknowledged';
+        await this.changed(message, 'warning', 'Downlink not acknowledged; TTS retries it');
+        break;
+      case 'downlink_failed': {
+        const code = `tts_${failure?.name ?? 'downlink_failed'}`;
+        this.finish(message, 'FAILED', 'failed', { code, message: failure?.message ?? 'TTS reported downlink_failed' });
+        await this.changed(message, 'error', `Downlink failed in TTS: ${failure?.message ?? code}`);
+        break;
+      }
+      default:
+        return message;
+    }
+    return message;
+  }
+
+  /** Due retries and TTL expiries; called by the scheduler (and by tests with a moved clock). */
+  async tick(): Promise<void> {
+    const now = this.deps.clock.now();
+    const due = await this.deps.store.listOpenMessages({ statuses: ['PENDING'], dueBefore: now.toISOString(), limit: 500 });
+    for (const m of due) {
+      if (Date.parse(m.expiresAt) <= now.getTime()) {
+        this.finish(m, 'TIMEOUT', 'expired', m.error);
+        await this.changed(m, 'warning', `Downlink timed out after ${m.ttlMin} min (${m.attempts} attempts)`);
+      } else if (m.nextAttemptAt && Date.parse(m.nextAttemptAt) <= now.getTime()) {
+        await this.attempt(m);
+      }
+    }
+  }
+
+  /** Empties the device's TTS downlink queue (replace with no downlinks). */
+  async clearQueue(deviceId: string): Promise<PushOutcome> {
+    const device = await this.deps.store.getDevice(deviceId);
+    if (!device) throw notFound('device', deviceId);
+    const creds = await this.deps.store.getCredentials(deviceId);
+    if (!creds) throw new HttpError(409, 'no_downlink_url', 'TTS has not sent this device\'s downlink URLs yet; wait for its next uplink');
+    const outcome = await this.deps.tts.send(creds.replaceUrl, creds.apiKey, { downlinks: [] });
+    await this.deps.events.record({
+      appId: device.appId,
+      deviceId,
+      category: 'downlink',
+      severity: outcome.ok ? 'info' : 'error',
+      title: outcome.ok ? 'TTS downlink queue cleared' : `Clearing the TTS queue failed: ${outcome.message}`,
+      details: outcome.ok ? {} : { code: outcome.code, http_status: outcome.status },
+    });
+    return outcome;
+  }
+}

@@ -1,0 +1,98 @@
+import type { FormatterError, FormatterSpec, JsonObject, RunReport } from '../../formatters/contract.js';
+import type { FormatterRuntime } from '../../sandbox/runtime.js';
+import type { Clock } from '../clock.js';
+import { HttpError } from '../http/http-error.js';
+import { bodyValidator } from '../http/validate.js';
+import type { Profiles } from '../profiles.js';
+import { formatterSpec } from '../profiles.js';
+import { DEFAULT_PROFILE } from '../schemas/profile.js';
+import { ShortUplinkInputSchema, type FormatterTest } from '../schemas/formatter-test.js';
+import { UplinkMessageSchema } from '../schemas/tts-webhook.js';
+import { CORRELATION_PREFIX, ttsDownlinkBody } from './downlink.js';
+
+const shortUplink = bodyValidator(ShortUplinkInputSchema, 'invalid_input');
+const ttsUplink = bodyValidator(UplinkMessageSchema, 'invalid_input');
+
+export interface FormatterTestAnswer {
+  ok: boolean;
+  output: unknown;
+  logs: RunReport<unknown>['logs'];
+  warnings: string[];
+  errors: FormatterError[];
+  duration_ms: number;
+  tts_request?: JsonObject;
+}
+
+function answer(report: RunReport<unknown>): FormatterTestAnswer {
+  return {
+    ok: report.ok,
+    output: report.output ?? null,
+    logs: report.logs,
+    warnings: report.warnings,
+    errors: report.error ? [report.error] : [],
+    duration_ms: Math.round(report.durationMs * 1000) / 1000,
+  };
+}
+
+/** The formatter test tool: same runtime, same limits, same isolate as production; nothing stored. */
+export async function runFormatterTest(
+  deps: { runtime: FormatterRuntime; profiles: Profiles; clock: Clock },
+  req: FormatterTest,
+): Promise<FormatterTestAnswer> {
+  const appId = req.app_id ?? DEFAULT_PROFILE;
+  const profile = await deps.profiles.resolve(appId);
+  const spec: FormatterSpec = req.formatter ? formatterSpec({ ...profile.settings, formatter: req.formatter }) : formatterSpec(profile.settings);
+
+  if (req.direction === 'uplink') {
+    const input = req.input as Record<string, unknown> | null;
+    if (typeof input !== 'object' || input === null) {
+      throw new HttpError(400, 'invalid_input', 'uplink input must be a TTS uplink body or {frm_payload|bytes, f_port}');
+    }
+    let call;
+    if ('uplink_message' in input) {
+      const up = ttsUplink.parse(input.uplink_message);
+      call = {
+        bytes: new Uint8Array(Buffer.from(up.frm_payload ?? '', 'base64')),
+        fPort: up.f_port ?? 0,
+        ...(up.decoded_payload ? { decodedPayload: up.decoded_payload } : {}),
+        receivedAt: up.received_at ?? deps.clock.now().toISOString(),
+        message: input as JsonObject,
+      };
+    } else {
+      const short = shortUplink.parse(input);
+      const bytes = short.bytes ? Uint8Array.from(short.bytes) : new Uint8Array(Buffer.from(short.frm_payload ?? '', 'base64'));
+      const receivedAt = short.received_at ?? deps.clock.now().toISOString();
+      const message: JsonObject = {
+        received_at: receivedAt,
+        uplink_message: {
+          f_port: short.f_port,
+          frm_payload: Buffer.from(bytes).toString('base64'),
+          ...(short.decoded_payload ? { decoded_payload: short.decoded_payload } : {}),
+          received_at: receivedAt,
+        },
+      };
+      call = {
+        bytes,
+        fPort: short.f_port,
+        ...(short.decoded_payload ? { decodedPayload: short.decoded_payload } : {}),
+        receivedAt,
+        message,
+      };
+    }
+    return answer(await deps.runtime.runUplink(appId, spec, call));
+  }
+
+  const fPort = req.f_port ?? profile.settings.downlink.f_port ?? undefined;
+  const report = await deps.runtime.runDownlink(appId, spec, { payload: req.input, ...(fPort !== undefined ? { fPort } : {}) });
+  const result = answer(report);
+  if (report.ok && report.output) {
+    const port = report.output.fPort ?? fPort ?? 1;
+    result.tts_request = ttsDownlinkBody(report.output, {
+      fPort: port,
+      priority: profile.settings.downlink.priority,
+      confirmed: profile.settings.downlink.confirmed,
+      correlationId: `${CORRELATION_PREFIX}<assigned when sent>`,
+    });
+  }
+  return result;
+}

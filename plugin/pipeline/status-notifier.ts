@@ -1,0 +1,124 @@
+import { randomUUID } from 'node:crypto';
+import type { JsonObject } from '../../formatters/contract.js';
+import type { Background } from '../background.js';
+import type { Clock } from '../clock.js';
+import type { EventLog } from '../events/event-log.js';
+import type { Profiles } from '../profiles.js';
+import { iotdaTime } from '../routes/views.js';
+import type { MessageRecord } from '../store/records.js';
+import type { Store } from '../store/store.js';
+import { backoffMs } from './downlink.js';
+
+export const MAX_NOTIFICATION_ATTEMPTS = 8;
+
+/** IoTDA `device.message.status` notification (V5 shape) for a message's current status. */
+export function statusNotification(m: MessageRecord, now: Date): JsonObject {
+  return {
+    resource: 'device.message.status',
+    event: 'update',
+    event_time: iotdaTime(now.toISOString()),
+    event_time_ms: now.toISOString(),
+    request_id: randomUUID(),
+    notify_data: {
+      header: { app_id: m.appId, device_id: m.deviceId },
+      body: {
+        message_id: m.messageId,
+        ...(m.name ? { name: m.name } : {}),
+        status: m.status,
+        timestamp: iotdaTime(m.updatedAt),
+      },
+    },
+  };
+}
+
+/**
+ * Tells the application about every status change, through the profile's notification URL.
+ * Notifications wait in the store (an outbox) until the receiver answers 2xx, so retries survive restarts.
+ */
+export class StatusNotifier {
+  private delivering: Promise<void> | null = null;
+  private again = false;
+
+  constructor(
+    private readonly deps: {
+      store: Store;
+      profiles: Profiles;
+      events: EventLog;
+      clock: Clock;
+      userAgent: string;
+      timeoutMs: number;
+      background: Background;
+      random?: () => number;
+    },
+  ) {}
+
+  async onStatusChange(m: MessageRecord): Promise<void> {
+    const profile = await this.deps.profiles.resolve(m.appId);
+    const url = profile.settings.downlink.status_notification_url;
+    if (!url) return;
+    await this.deps.store.enqueueNotification(url, statusNotification(m, this.deps.clock.now()));
+    this.deps.background.run('status notification', () => this.deliverDue());
+  }
+
+  /** Sends what is due; one pass at a time, another right after if more was queued meanwhile. */
+  deliverDue(): Promise<void> {
+    if (this.delivering) {
+      this.again = true;
+      return this.delivering;
+    }
+    this.delivering = (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.deliverPass();
+        } while (this.again);
+      } finally {
+        this.delivering = null;
+      }
+    })();
+    return this.delivering;
+  }
+
+  private async deliverPass(): Promise<void> {
+    const { store, clock, events } = this.deps;
+    const due = await store.listDueNotifications(clock.now().toISOString(), 100);
+    for (const n of due) {
+      const error = await this.post(n.url, n.body);
+      const attempts = n.attempts + 1;
+      if (error === null) {
+        await store.rescheduleNotification(n.id, attempts, null);
+      } else if (attempts >= MAX_NOTIFICATION_ATTEMPTS) {
+        await store.rescheduleNotification(n.id, attempts, null);
+        const header = (n.body.notify_data as { header: { app_id: string; device_id: string } }).header;
+        await events.record({
+          appId: header.app_id,
+          deviceId: header.device_id,
+          category: 'downlink',
+          severity: 'error',
+          title: `Status notification given up after ${attempts} attempts: ${error}`,
+          details: { url: n.url },
+        });
+      } else {
+        const next = new Date(clock.now().getTime() + backoffMs(attempts, this.deps.random)).toISOString();
+        await store.rescheduleNotification(n.id, attempts, next);
+      }
+    }
+  }
+
+  /** null on success, else what went wrong. */
+  private async post(url: string, body: JsonObject): Promise<string | null> {
+    try {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'User-Agent': this.deps.userAgent },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(this.deps.timeoutMs),
+        redirect: 'error',
+      });
+      await res.arrayBuffer().catch(() => undefined);
+      return res.ok ? null : `HTTP ${res.status}`;
+    } catch (err) {
+      return err instanceof Error ? err.message : String(err);
+    }
+  }
+}

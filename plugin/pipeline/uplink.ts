@@ -1,0 +1,196 @@
+import { LRUCache } from 'lru-cache';
+import type { JsonObject, RunReport } from '../../formatters/contract.js';
+import type { FormatterRuntime } from '../../sandbox/runtime.js';
+import type { Clock } from '../clock.js';
+import type { EventLog } from '../events/event-log.js';
+import { normalizeUplink, type NormalizedUplink } from '../networks/tts/webhook.js';
+import { formatterSpec, type ResolvedProfile } from '../profiles.js';
+import { deviceIdentity, provisionDevice } from '../provisioning.js';
+import type { WebhookBody } from '../schemas/tts-webhook.js';
+import type { DownlinkCredentials, EventInput } from '../store/records.js';
+import type { Store, UplinkWrite } from '../store/store.js';
+
+export type UplinkStatus = 'stored' | 'duplicate' | 'dead_letter';
+
+export interface UplinkOutcome {
+  status: UplinkStatus;
+  deviceId: string;
+  provisioned: boolean;
+  deadLetterId: number | null;
+  /** True when this uplink brought downlink credentials the device did not have. */
+  credentialsChanged: boolean;
+}
+
+interface KnownDevice {
+  bucketId: string | null;
+  /** Last credentials written, to skip rewriting identical ones on every uplink. */
+  credentials: string | null;
+}
+
+/** Input of one uplink run; `replayOf` is set when a dead letter is replayed. */
+export interface UplinkInput {
+  body: WebhookBody;
+  profile: ResolvedProfile;
+  credentials: DownlinkCredentials | null;
+  replayOf?: number;
+}
+
+/**
+ * normalize -> profile -> formatter -> provision -> one durable write -> events.
+ * A failing formatter or a device that may not be provisioned ends in a dead letter, never lost.
+ */
+export class UplinkPipeline {
+  private readonly devices = new LRUCache<string, KnownDevice>({ max: 200_000, ttl: 60_000 });
+
+  constructor(
+    private readonly deps: { store: Store; runtime: FormatterRuntime; events: EventLog; clock: Clock },
+  ) {}
+
+  forgetDevice(deviceId: string): void {
+    this.devices.delete(deviceId);
+  }
+
+  private async knownDevice(id: string): Promise<KnownDevice | null> {
+    const hit = this.devices.get(id);
+    if (hit) return hit;
+    const device = await this.deps.store.getDevice(id);
+    if (!device) return null;
+    const known: KnownDevice = { bucketId: device.bucketId, credentials: null };
+    this.devices.set(id, known);
+    return known;
+  }
+
+  async handle(input: UplinkInput): Promise<UplinkOutcome> {
+    const { store, runtime, clock } = this.deps;
+    const { profile } = input;
+    const settings = profile.settings;
+    const up = normalizeUplink(input.body, clock.now());
+    const { deviceId, bucketId } = deviceIdentity(settings.uplink, up.ids);
+    const dedupe = { deviceId, sessionKeyId: up.sessionKeyId, fCnt: up.fCnt };
+    const base = { appId: profile.appId, deviceId };
+
+    if (input.replayOf === undefined && (await store.hasSeenUplink(dedupe))) {
+      return { status: 'duplicate', deviceId, provisioned: false, deadLetterId: null, credentialsChanged: false };
+    }
+
+    const now = clock.now().toISOString();
+    const events: EventInput[] = [];
+    const write: UplinkWrite = {
+      dedupe: input.replayOf === undefined ? dedupe : null,
+      newDevice: null,
+      newBucket: null,
+      bucketRow: null,
+      deadLetter: null,
+      resolvesDeadLetter: input.replayOf ?? null,
+      deviceSeen: null,
+      credentials: null,
+      events,
+    };
+
+    let known = await this.knownDevice(deviceId);
+    let provisioned = false;
+    if (!known && !settings.uplink.auto_provision) {
+      write.deadLetter = {
+        ...base,
+        reason: 'device_not_provisioned',
+        error: { message: `device '${deviceId}' does not exist and auto-provisioning is off` },
+        body: input.body as unknown as JsonObject,
+      };
+      events.push({ ...base, category: 'provisioning', severity: 'warning', title: 'Uplink from unknown device kept as dead letter', details: { f_cnt: up.fCnt } });
+      return this.commit(write, deviceId, false, null);
+    }
+    if (!known) {
+      const created = provisionDevice(settings, { deviceId, bucketId }, profile.appId, up.ids, now);
+      write.newDevice = created.device;
+      write.newBucket = created.bucket;
+      known = { bucketId: created.device.bucketId, credentials: null };
+      provisioned = true;
+      events.push({
+        ...base,
+        category: 'provisioning',
+        severity: 'info',
+        title: 'Device provisioned',
+        details: { profile: profile.profileId, bucket_id: created.device.bucketId, tts_device_id: up.ids.device_id },
+      });
+    }
+
+    const report = await runtime.runUplink(profile.appId, formatterSpec(settings), {
+      bytes: up.bytes,
+      fPort: up.fPort,
+      ...(up.decodedPayload ? { decodedPayload: up.decodedPayload } : {}),
+      receivedAt: up.receivedAt,
+      message: up.message,
+    });
+
+    if (report.ok && report.output) {
+      if (known.bucketId) write.bucketRow = { bucketId: known.bucketId, tsMs: Date.parse(up.receivedAt), data: report.output };
+      events.push({
+        ...base,
+        category: 'uplink',
+        severity: report.warnings.length ? 'warning' : 'info',
+        title: known.bucketId ? 'Uplink stored' : 'Uplink processed (device has no bucket)',
+        details: uplinkDetails(up, report),
+      });
+    } else {
+      const error = report.error ?? { kind: 'contract', message: 'formatter returned nothing' };
+      write.deadLetter = { ...base, reason: 'formatter_error', error: { ...error }, body: input.body as unknown as JsonObject };
+      events.push({
+        ...base,
+        category: 'formatter',
+        severity: 'error',
+        title: `Uplink formatter failed: ${error.message}`,
+        details: { ...uplinkDetails(up, report), error: { ...error } },
+      });
+    }
+
+    write.deviceSeen = { id: deviceId, lastSeenAt: up.receivedAt, properties: this.seenProperties(up, settings) };
+    const credentialsKey = input.credentials ? JSON.stringify(input.credentials) : null;
+    const credentialsChanged = credentialsKey !== null && credentialsKey !== known.credentials;
+    if (credentialsChanged) write.credentials = { deviceId, value: input.credentials! };
+    return this.commit(write, deviceId, provisioned, credentialsKey, known, credentialsChanged);
+  }
+
+  private seenProperties(up: NormalizedUplink, settings: ResolvedProfile['settings']): Record<string, unknown> {
+    const props: Record<string, unknown> = {
+      device: { ...up.ids, f_port: up.fPort, f_cnt: up.fCnt, last_seen: up.receivedAt },
+    };
+    if (settings.uplink.update_location && up.location) props.location = up.location;
+    if (settings.uplink.save_metadata) props.metadata = { rx_metadata: up.rxMetadata ?? [], settings: up.settings ?? {} };
+    return props;
+  }
+
+  private async commit(
+    write: UplinkWrite,
+    deviceId: string,
+    provisioned: boolean,
+    credentialsKey: string | null,
+    known?: KnownDevice,
+    credentialsChanged = false,
+  ): Promise<UplinkOutcome> {
+    const result = await this.deps.store.commitUplink(write);
+    if (result.duplicate) {
+      return { status: 'duplicate', deviceId, provisioned: false, deadLetterId: null, credentialsChanged: false };
+    }
+    if (known) this.devices.set(deviceId, { bucketId: known.bucketId, credentials: credentialsKey ?? known.credentials });
+    this.deps.events.publish(result.events);
+    return {
+      status: result.deadLetterId !== null ? 'dead_letter' : 'stored',
+      deviceId,
+      provisioned,
+      deadLetterId: result.deadLetterId,
+      credentialsChanged,
+    };
+  }
+}
+
+function uplinkDetails(up: NormalizedUplink, report: RunReport<JsonObject>): JsonObject {
+  return {
+    f_port: up.fPort,
+    f_cnt: up.fCnt,
+    received_at: up.receivedAt,
+    duration_ms: Math.round(report.durationMs * 1000) / 1000,
+    ...(report.output ? { data: report.output } : {}),
+    ...(report.warnings.length ? { warnings: report.warnings } : {}),
+    ...(report.logs.length ? { logs: report.logs.map((l) => ({ ...l })) } : {}),
+  };
+}

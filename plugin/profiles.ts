@@ -1,0 +1,109 @@
+import { LRUCache } from 'lru-cache';
+import type { FormatterSpec } from '../formatters/contract.js';
+import { HttpError, notFound } from './http/http-error.js';
+import { newToken } from './http/secrets.js';
+import { bodyValidator } from './http/validate.js';
+import { DEFAULT_PROFILE, ProfileSettingsSchema, type ProfileSettings } from './schemas/profile.js';
+import type { Store } from './store/store.js';
+import type { FormatterRuntime } from '../sandbox/runtime.js';
+
+export const profileValidator = bodyValidator(ProfileSettingsSchema, 'invalid_profile');
+
+/** Settings with every default applied. */
+export function defaultSettings(): ProfileSettings {
+  return profileValidator.parse({});
+}
+
+/** The profile that applies to an application: its own, else Default. */
+export interface ResolvedProfile {
+  /** The application the message belongs to. */
+  appId: string;
+  /** Whose settings apply: `appId` or `default`. */
+  profileId: string;
+  settings: ProfileSettings;
+  webhookToken: string;
+}
+
+export function formatterSpec(settings: ProfileSettings): FormatterSpec {
+  return { type: settings.formatter.type, script: settings.formatter.script, timeoutMs: settings.formatter.timeout_ms };
+}
+
+/**
+ * Application profiles. Lookups on the uplink path are cached briefly; the cache is dropped on
+ * local writes and expires on its own, so another instance's change shows within seconds.
+ */
+export class Profiles {
+  private readonly cache = new LRUCache<string, { settings: ProfileSettings; webhookToken: string } | 'none'>({
+    max: 10000,
+    ttl: 2000,
+  });
+
+  constructor(
+    private readonly store: Store,
+    private readonly runtime: FormatterRuntime,
+  ) {}
+
+  /** Makes sure the Default profile exists (first start). */
+  async ensureDefault(): Promise<void> {
+    if (!(await this.store.getProfile(DEFAULT_PROFILE))) {
+      await this.store.putProfile(DEFAULT_PROFILE, defaultSettings(), newToken());
+    }
+  }
+
+  private async lookup(appId: string) {
+    const hit = this.cache.get(appId);
+    if (hit !== undefined) return hit === 'none' ? null : hit;
+    const row = await this.store.getProfile(appId);
+    const value = row ? { settings: row.settings, webhookToken: row.webhookToken } : null;
+    this.cache.set(appId, value ?? 'none');
+    return value;
+  }
+
+  async resolve(appId: string): Promise<ResolvedProfile> {
+    const own = await this.lookup(appId);
+    if (own) return { appId, profileId: appId, ...own };
+    const fallback = await this.lookup(DEFAULT_PROFILE);
+    if (!fallback) throw new HttpError(503, 'not_ready', 'the Default profile is missing');
+    return { appId, profileId: DEFAULT_PROFILE, ...fallback };
+  }
+
+  async get(appId: string) {
+    const row = await this.store.getProfile(appId);
+    if (!row) throw notFound('profile', appId);
+    return row;
+  }
+
+  list() {
+    return this.store.listProfiles();
+  }
+
+  /** Validates (schema, then formatter compile) and stores; a script that does not compile is refused. */
+  async put(appId: string, body: unknown): Promise<{ created: boolean; settings: ProfileSettings }> {
+    const settings = profileValidator.parse(body ?? {});
+    const problem = this.runtime.check(formatterSpec(settings));
+    if (problem) {
+      throw new HttpError(400, 'formatter_invalid', `formatter: ${problem.message}`, {
+        kind: problem.kind,
+        ...(problem.line !== undefined ? { line: problem.line, column: problem.column } : {}),
+      });
+    }
+    const { created } = await this.store.putProfile(appId, settings, newToken());
+    this.cache.delete(appId);
+    return { created, settings };
+  }
+
+  async delete(appId: string): Promise<void> {
+    if (appId === DEFAULT_PROFILE) {
+      throw new HttpError(409, 'default_profile', 'the Default profile cannot be deleted');
+    }
+    if (!(await this.store.deleteProfile(appId))) throw notFound('profile', appId);
+    this.cache.delete(appId);
+  }
+
+  async rotateToken(appId: string): Promise<string> {
+    const token = newToken();
+    if (!(await this.store.setWebhookToken(appId, token))) throw notFound('profile', appId);
+    this.cache.delete(appId);
+    return token;
+  }
+}

@@ -1,0 +1,33 @@
+import type { BucketRow } from '../store/records.js';
+
+/** Flattens nested objects to dotted column names (gps_1.latitude). */
+function flatten(value: unknown, prefix: string, out: Record<string, unknown>): void {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    for (const [k, v] of Object.entries(value)) flatten(v, prefix ? `${prefix}.${k}` : k, out);
+  } else {
+    out[prefix] = value;
+  }
+}
+
+function cell(value: unknown): string {
+  if (value === undefined || value === null) return '';
+  const text = typeof value === 'object' ? JSON.stringify(value) : String(value);
+  // Quote per RFC 4180; a leading = + - @ is prefixed so spreadsheets do not run it as a formula.
+  const safe = /^[=+\-@]/.test(text) && Number.isNaN(Number(text)) ? `'${text}` : text;
+  return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+}
+
+/** Bucket rows as CSV: `ts` then one column per field seen in any row. */
+export function toCsv(rows: BucketRow[]): string {
+  const flat = rows.map((r) => {
+    const out: Record<string, unknown> = {};
+    flatten(r.data, '', out);
+    return { ts: r.ts, out };
+  });
+  const columns: string[] = [];
+  const seen = new Set<string>();
+  for (const { out } of flat) for (const k of Object.keys(out)) if (!seen.has(k)) (seen.add(k), columns.push(k));
+  const lines = [['ts', ...columns].map(cell).join(',')];
+  for (const { ts, out } of flat) lines.push([ts, ...columns.map((c) => out[c])].map(cell).join(','));
+  return lines.join('\r\n') + '\r\n';
+}

@@ -1,0 +1,74 @@
+import Router from '@koa/router';
+import { PassThrough } from 'node:stream';
+import { queryValidator } from '../http/validate.js';
+import { EventQuery } from '../schemas/queries.js';
+import type { EventRecord } from '../store/records.js';
+import { eventView } from './views.js';
+import type { Services } from './services.js';
+
+const eventQuery = queryValidator(EventQuery);
+const HEARTBEAT_MS = 15_000;
+/** A client this far behind is cut off rather than buffered without bound. */
+const MAX_BUFFERED_BYTES = 1024 * 1024;
+
+export function eventRoutes(s: Services, openStreams: Set<PassThrough>): Router {
+  const router = new Router({ prefix: '/api/events' });
+
+  router.get('/', async (ctx) => {
+    const q = eventQuery.parse({ ...ctx.query });
+    const items = await s.store.listEvents({
+      limit: q.limit,
+      ...(q.app_id ? { appId: q.app_id } : {}),
+      ...(q.device_id ? { deviceId: q.device_id } : {}),
+      ...(q.category ? { category: q.category } : {}),
+      ...(q.severity ? { severity: q.severity } : {}),
+      ...(q.after_id !== undefined ? { afterId: q.after_id } : {}),
+    });
+    ctx.body = { items: items.map(eventView) };
+  });
+
+  /** Server-Sent Events; resumes after `Last-Event-ID` (or `after_id`) from the stored log. */
+  router.get('/stream', async (ctx) => {
+    const q = eventQuery.parse({ ...ctx.query });
+    const lastId = Number(ctx.get('last-event-id') || q.after_id || NaN);
+    const matches = (e: EventRecord) =>
+      (!q.app_id || e.appId === q.app_id) &&
+      (!q.device_id || e.deviceId === q.device_id) &&
+      (!q.category || e.category === q.category) &&
+      (!q.severity || e.severity === q.severity);
+
+    const stream = new PassThrough();
+    const send = (e: EventRecord) => {
+      if (!matches(e)) return;
+      if (stream.writableLength > MAX_BUFFERED_BYTES) {
+        stream.end();
+        return;
+      }
+      stream.write(`id: ${e.id}\nevent: event\ndata: ${JSON.stringify(eventView(e))}\n\n`);
+    };
+    const unsubscribe = s.events.subscribe(send);
+    const heartbeat = setInterval(() => stream.write(': ping\n\n'), HEARTBEAT_MS);
+    heartbeat.unref();
+    const close = () => {
+      clearInterval(heartbeat);
+      unsubscribe();
+      openStreams.delete(stream);
+    };
+    stream.on('close', close);
+    ctx.req.on('close', () => stream.end());
+    openStreams.add(stream);
+
+    ctx.req.socket.setTimeout(0);
+    ctx.req.socket.setNoDelay(true);
+    ctx.set({ 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no' });
+    ctx.status = 200;
+    ctx.body = stream;
+    stream.write(`retry: 2000\n\n`);
+    if (Number.isInteger(lastId) && lastId >= 0) {
+      const missed = await s.store.listEvents({ afterId: lastId, limit: 1000 });
+      for (const e of missed.reverse()) send(e);
+    }
+  });
+
+  return router;
+}

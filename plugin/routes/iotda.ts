@@ -1,0 +1,66 @@
+import Router from '@koa/router';
+import type { Context, Next } from 'koa';
+import { HttpError, notFound } from '../http/http-error.js';
+import { sameSecret } from '../http/secrets.js';
+import { bodyValidator } from '../http/validate.js';
+import { MessageRequestSchema } from '../schemas/downlink.js';
+import type { MessageRecord } from '../store/records.js';
+import { iotdaTime } from './views.js';
+import type { Services } from './services.js';
+
+const messageBody = bodyValidator(MessageRequestSchema);
+
+/** IoTDA authenticates with X-Auth-Token (here: the admin token). */
+function iotdaAuth(adminToken: string) {
+  return async (ctx: Context, next: Next) => {
+    const token = ctx.get('x-auth-token');
+    if (!token || !sameSecret(token, adminToken)) throw new HttpError(401, 'unauthorized', 'missing or wrong X-Auth-Token');
+    await next();
+  };
+}
+
+/** ShowDeviceMessage / ListDeviceMessages item. */
+function iotdaMessage(m: MessageRecord) {
+  return {
+    message_id: m.messageId,
+    name: m.name,
+    message: m.message,
+    encoding: m.encoding,
+    payload_format: (m.iotda?.payload_format as string | undefined) ?? 'standard',
+    topic: (m.iotda?.topic as string | undefined) ?? null,
+    properties: m.iotda?.properties ?? null,
+    status: m.status,
+    ...(m.error ? { error_info: { error_code: m.error.code, error_msg: m.error.message } } : {}),
+    created_time: iotdaTime(m.createdAt),
+    finished_time: iotdaTime(m.finishedAt),
+  };
+}
+
+/** The device message resource under IoTDA's path, so an IoTDA client works unchanged. */
+export function iotdaRoutes(s: Services, adminToken: string): Router {
+  const router = new Router({ prefix: '/v5/iot/:project_id/devices/:device_id/messages' });
+  router.use(iotdaAuth(adminToken));
+
+  router.post('/', async (ctx) => {
+    const m = await s.downlinks.create(ctx.params.device_id, messageBody.parse(ctx.request.body));
+    ctx.status = 201;
+    ctx.body = {
+      message_id: m.messageId,
+      result: { status: m.status, created_time: iotdaTime(m.createdAt), finished_time: iotdaTime(m.finishedAt) },
+    };
+  });
+
+  router.get('/', async (ctx) => {
+    if (!(await s.store.getDevice(ctx.params.device_id))) throw notFound('device', ctx.params.device_id);
+    const page = await s.store.listMessages(ctx.params.device_id, { limit: 20, offset: 0 });
+    ctx.body = { device_id: ctx.params.device_id, messages: page.items.map(iotdaMessage) };
+  });
+
+  router.get('/:message_id', async (ctx) => {
+    const m = await s.store.getMessage(ctx.params.device_id, ctx.params.message_id);
+    if (!m) throw notFound('message', ctx.params.message_id);
+    ctx.body = iotdaMessage(m);
+  });
+
+  return router;
+}

@@ -1,0 +1,66 @@
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { HttpError } from '../http/http-error.js';
+import { webhookSetup } from '../networks/tts/webhook-template.js';
+import { APP_ID_PATTERN } from '../schemas/profile.js';
+import { profileView } from './views.js';
+import type { Services } from './services.js';
+
+function appIdParam(ctx: Context): string {
+  const appId = String(ctx.params.app_id);
+  if (!APP_ID_PATTERN.test(appId)) {
+    throw new HttpError(400, 'invalid_app_id', 'application ids are 3..36 lowercase letters, digits and single dashes', { app_id: appId });
+  }
+  return appId;
+}
+
+/** Where TTS reaches us: PLUGIN_PUBLIC_URL, else what this request came in on. */
+function publicBase(s: Services, ctx: Context): string {
+  return s.publicUrl ?? ctx.origin;
+}
+
+export function profileRoutes(s: Services): Router {
+  const router = new Router({ prefix: '/api/profiles' });
+
+  router.get('/', async (ctx) => {
+    const list = await s.profiles.list();
+    ctx.body = { items: list.map((p) => profileView(p.appId, p)) };
+  });
+
+  router.get('/:app_id', async (ctx) => {
+    const appId = appIdParam(ctx);
+    ctx.body = profileView(appId, await s.profiles.get(appId));
+  });
+
+  router.put('/:app_id', async (ctx) => {
+    const appId = appIdParam(ctx);
+    const { created } = await s.profiles.put(appId, ctx.request.body);
+    await s.events.record({ appId, deviceId: null, category: 'profile', severity: 'info', title: created ? 'Profile created' : 'Profile updated', details: {} });
+    ctx.status = created ? 201 : 200;
+    ctx.body = profileView(appId, await s.profiles.get(appId));
+  });
+
+  router.delete('/:app_id', async (ctx) => {
+    const appId = appIdParam(ctx);
+    await s.profiles.delete(appId);
+    await s.events.record({ appId, deviceId: null, category: 'profile', severity: 'info', title: 'Profile deleted', details: {} });
+    ctx.status = 204;
+  });
+
+  router.get('/:app_id/webhook', async (ctx) => {
+    const appId = appIdParam(ctx);
+    const profile = await s.profiles.get(appId);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = webhookSetup(publicBase(s, ctx), appId, profile.webhookToken);
+  });
+
+  router.post('/:app_id/webhook', async (ctx) => {
+    const appId = appIdParam(ctx);
+    const token = await s.profiles.rotateToken(appId);
+    await s.events.record({ appId, deviceId: null, category: 'profile', severity: 'warning', title: 'Webhook token rotated', details: {} });
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = webhookSetup(publicBase(s, ctx), appId, token);
+  });
+
+  return router;
+}

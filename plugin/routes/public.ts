@@ -1,0 +1,19 @@
+import Router from '@koa/router';
+import { buildManifest } from '../manifest.js';
+import type { Services } from './services.js';
+
+/** Unauthenticated: health and the plugin manifest. */
+export function publicRoutes(s: Services): Router {
+  const manifest = JSON.stringify(buildManifest());
+  const router = new Router();
+  router.get('/healthz', (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { status: 'ok', version: s.version };
+  });
+  router.get('/manifest.json', (ctx) => {
+    ctx.type = 'application/json';
+    ctx.set('Cache-Control', 'no-cache');
+    ctx.body = manifest;
+  });
+  return router;
+}

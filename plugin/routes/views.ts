@@ -1,0 +1,88 @@
+import type { JsonObject } from '../../formatters/contract.js';
+import { isConnected } from '../provisioning.js';
+import type { ProfileSettings } from '../schemas/profile.js';
+import type { BucketRecord, DeadLetter, DeviceRecord, EventRecord, MessageRecord } from '../store/records.js';
+
+/** API representations (snake_case). Secrets are never part of any of them. */
+
+export function profileView(appId: string, p: { settings: ProfileSettings; createdAt: string; updatedAt: string }): JsonObject {
+  return { app_id: appId, ...p.settings, created_at: p.createdAt, updated_at: p.updatedAt };
+}
+
+export function deviceView(d: DeviceRecord, now: Date): JsonObject {
+  return {
+    id: d.id,
+    app_id: d.appId,
+    tts: { ...d.tts },
+    asset_type: d.assetType,
+    asset_group: d.assetGroup,
+    bucket_id: d.bucketId,
+    connection_timeout_min: d.connectionTimeoutMin,
+    created_at: d.createdAt,
+    last_seen_at: d.lastSeenAt,
+    connected: isConnected(d, now),
+    properties: { downlink: {}, ...d.properties },
+    downlink_ready: d.downlinkReady,
+  };
+}
+
+export function bucketView(b: BucketRecord): JsonObject {
+  return { id: b.id, device_id: b.deviceId, app_id: b.appId, created_at: b.createdAt, rows: b.rows, last_ts: b.lastTs };
+}
+
+export function eventView(e: EventRecord): JsonObject {
+  return {
+    id: e.id,
+    ts: e.ts,
+    app_id: e.appId,
+    device_id: e.deviceId,
+    category: e.category,
+    severity: e.severity,
+    title: e.title,
+    details: e.details,
+  };
+}
+
+export function deadLetterView(d: DeadLetter): JsonObject {
+  return {
+    id: d.id,
+    app_id: d.appId,
+    device_id: d.deviceId,
+    reason: d.reason,
+    error: d.error,
+    created_at: d.createdAt,
+    replayed_at: d.replayedAt,
+    body: d.body,
+  };
+}
+
+/** IoTDA time format: yyyyMMdd'T'HHmmss'Z'. */
+export function iotdaTime(iso: string | null): string | null {
+  if (!iso) return null;
+  return iso.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+}
+
+export function messageView(m: MessageRecord): JsonObject {
+  return {
+    message_id: m.messageId,
+    device_id: m.deviceId,
+    app_id: m.appId,
+    name: m.name,
+    message: m.message,
+    encoding: m.encoding,
+    ttl: m.ttlMin,
+    f_port: m.fPort,
+    confirmed: m.confirmed,
+    priority: m.priority,
+    replace: m.replace,
+    status: m.status,
+    detail: m.detail,
+    ...(m.error ? { error: m.error } : {}),
+    correlation_id: m.correlationId,
+    attempts: m.attempts,
+    next_attempt_time: iotdaTime(m.nextAttemptAt),
+    created_time: iotdaTime(m.createdAt),
+    finished_time: iotdaTime(m.finishedAt),
+    tts_request: m.ttsRequest,
+  };
+}

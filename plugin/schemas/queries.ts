@@ -1,0 +1,45 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { EVENT_CATEGORIES, SEVERITIES } from '../store/records.js';
+
+const Limit = (max: number, dflt: number) => Type.Integer({ minimum: 1, maximum: max, default: dflt });
+
+export const DeviceListQuery = Type.Object({
+  app_id: Type.Optional(Type.String({ maxLength: 36 })),
+  search: Type.Optional(Type.String({ maxLength: 100 })),
+  limit: Limit(1000, 100),
+  cursor: Type.Optional(Type.String({ maxLength: 200 })),
+});
+
+const Time = Type.Union([Type.String({ format: 'date-time' }), Type.Integer({ minimum: 0 })]);
+export const BucketDataQuery = Type.Object({
+  from: Type.Optional(Time),
+  to: Type.Optional(Time),
+  limit: Limit(100000, 1000),
+  order: Type.Union([Type.Literal('asc'), Type.Literal('desc')], { default: 'desc' }),
+  format: Type.Union([Type.Literal('json'), Type.Literal('csv')], { default: 'json' }),
+});
+export type BucketDataQuery = Static<typeof BucketDataQuery>;
+
+export const BucketListQuery = Type.Object({
+  app_id: Type.Optional(Type.String({ maxLength: 36 })),
+  device_id: Type.Optional(Type.String({ maxLength: 200 })),
+});
+
+export const EventQuery = Type.Object({
+  app_id: Type.Optional(Type.String({ maxLength: 36 })),
+  device_id: Type.Optional(Type.String({ maxLength: 200 })),
+  category: Type.Optional(Type.Union(EVENT_CATEGORIES.map((c) => Type.Literal(c)))),
+  severity: Type.Optional(Type.Union(SEVERITIES.map((c) => Type.Literal(c)))),
+  after_id: Type.Optional(Type.Integer({ minimum: 0 })),
+  limit: Limit(1000, 100),
+});
+
+export const DeadLetterQuery = Type.Object({
+  app_id: Type.Optional(Type.String({ maxLength: 36 })),
+  limit: Limit(1000, 100),
+});
+
+export const MessageListQuery = Type.Object({
+  limit: Limit(1000, 10),
+  offset: Type.Integer({ minimum: 0, default: 0 }),
+});

@@ -1,0 +1,102 @@
+/** SQLite schema, applied with `user_version` so older data dirs are upgraded in place. */
+export const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE profiles (
+    app_id TEXT PRIMARY KEY,
+    settings TEXT NOT NULL,
+    webhook_token TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  CREATE TABLE devices (
+    id TEXT PRIMARY KEY,
+    app_id TEXT NOT NULL,
+    tts TEXT NOT NULL,
+    asset_type TEXT,
+    asset_group TEXT,
+    connection_timeout_min INTEGER NOT NULL,
+    bucket_id TEXT,
+    created_at TEXT NOT NULL,
+    last_seen_at TEXT
+  );
+  CREATE INDEX devices_app ON devices (app_id, id);
+  CREATE TABLE device_properties (
+    device_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    value TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (device_id, name)
+  ) WITHOUT ROWID;
+  CREATE TABLE device_credentials (
+    device_id TEXT PRIMARY KEY,
+    api_key TEXT NOT NULL,
+    push_url TEXT NOT NULL,
+    replace_url TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  CREATE TABLE uplink_keys (
+    device_id TEXT NOT NULL,
+    session_key_id TEXT NOT NULL,
+    f_cnt INTEGER NOT NULL,
+    PRIMARY KEY (device_id, session_key_id, f_cnt)
+  ) WITHOUT ROWID;
+  CREATE TABLE buckets (
+    id TEXT PRIMARY KEY,
+    device_id TEXT NOT NULL,
+    app_id TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  CREATE INDEX buckets_device ON buckets (device_id);
+  CREATE TABLE bucket_rows (
+    bucket_id TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    data TEXT NOT NULL
+  );
+  CREATE INDEX bucket_rows_ts ON bucket_rows (bucket_id, ts);
+  CREATE TABLE dead_letters (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    app_id TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    error TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    replayed_at TEXT
+  );
+  CREATE TABLE events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts TEXT NOT NULL,
+    app_id TEXT,
+    device_id TEXT,
+    category TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    title TEXT NOT NULL,
+    details TEXT NOT NULL
+  );
+  CREATE INDEX events_device ON events (device_id, id);
+  CREATE INDEX events_app ON events (app_id, id);
+  CREATE TABLE messages (
+    device_id TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    app_id TEXT NOT NULL,
+    correlation_id TEXT NOT NULL UNIQUE,
+    status TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    next_attempt_at TEXT,
+    expires_at TEXT NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (device_id, message_id)
+  );
+  CREATE INDEX messages_device_created ON messages (device_id, created_at);
+  CREATE INDEX messages_open ON messages (status, next_attempt_at);
+  CREATE TABLE notifications (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    url TEXT NOT NULL,
+    body TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  CREATE INDEX notifications_due ON notifications (next_attempt_at);
+  `,
+];

@@ -1,0 +1,593 @@
+import Database from 'better-sqlite3';
+import type { JsonObject } from '../../formatters/contract.js';
+import type { ProfileSettings } from '../schemas/profile.js';
+import type {
+  BucketRecord,
+  BucketRow,
+  DeadLetter,
+  DeviceRecord,
+  DownlinkCredentials,
+  EventInput,
+  EventRecord,
+  MessageRecord,
+  MessageStatus,
+  NotificationRecord,
+  Page,
+} from './records.js';
+import type { BucketQuery, EventQuery, Store, UplinkWrite, UplinkWriteResult } from './store.js';
+import { MIGRATIONS } from './sqlite-schema.js';
+import { GroupCommit } from './group-commit.js';
+
+export interface SqliteStoreOptions {
+  /** Path of the database file (":memory:" is refused: data must be durable). */
+  file: string;
+  /** Events kept; older ones are trimmed. */
+  eventCap: number;
+  now: () => Date;
+}
+
+interface DeviceRow {
+  id: string;
+  app_id: string;
+  tts: string;
+  asset_type: string | null;
+  asset_group: string | null;
+  connection_timeout_min: number;
+  bucket_id: string | null;
+  created_at: string;
+  last_seen_at: string | null;
+  has_credentials: number;
+}
+
+interface EventRow {
+  id: number;
+  ts: string;
+  app_id: string | null;
+  device_id: string | null;
+  category: EventRecord['category'];
+  severity: EventRecord['severity'];
+  title: string;
+  details: string;
+}
+
+interface DeadLetterRow {
+  id: number;
+  app_id: string;
+  device_id: string;
+  reason: string;
+  error: string;
+  body: string;
+  created_at: string;
+  replayed_at: string | null;
+}
+
+const toEvent = (r: EventRow): EventRecord => ({
+  id: r.id,
+  ts: r.ts,
+  appId: r.app_id,
+  deviceId: r.device_id,
+  category: r.category,
+  severity: r.severity,
+  title: r.title,
+  details: JSON.parse(r.details) as JsonObject,
+});
+
+const toDeadLetter = (r: DeadLetterRow): DeadLetter => ({
+  id: r.id,
+  appId: r.app_id,
+  deviceId: r.device_id,
+  reason: r.reason,
+  error: JSON.parse(r.error) as JsonObject,
+  body: JSON.parse(r.body) as JsonObject,
+  createdAt: r.created_at,
+  replayedAt: r.replayed_at,
+});
+
+const encodeCursor = (id: string): string => Buffer.from(id, 'utf8').toString('base64url');
+const decodeCursor = (cursor: string): string => Buffer.from(cursor, 'base64url').toString('utf8');
+
+/** Embedded default store: better-sqlite3 in WAL mode, fsync on every (group) commit. */
+export class SqliteStore implements Store {
+  private readonly db: Database.Database;
+  private readonly commits: GroupCommit;
+  private readonly stmt;
+  private eventsSinceTrim = 0;
+
+  constructor(private readonly options: SqliteStoreOptions) {
+    this.db = new Database(options.file);
+    this.db.pragma('journal_mode = WAL');
+    // FULL: a commit is on disk before its webhook is answered (WAL + NORMAL could lose it on power loss).
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('foreign_keys = OFF');
+    this.db.pragma('busy_timeout = 5000');
+    this.migrate();
+    this.commits = new GroupCommit(this.db);
+    const db = this.db;
+    this.stmt = {
+      getProfile: db.prepare<[string], { settings: string; webhook_token: string; created_at: string; updated_at: string }>(
+        'SELECT settings, webhook_token, created_at, updated_at FROM profiles WHERE app_id = ?',
+      ),
+      listProfiles: db.prepare<[], { app_id: string; settings: string; created_at: string; updated_at: string }>(
+        "SELECT app_id, settings, created_at, updated_at FROM profiles ORDER BY app_id = 'default' DESC, app_id",
+      ),
+      insertProfile: db.prepare(
+        'INSERT INTO profiles (app_id, settings, webhook_token, created_at, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (app_id) DO NOTHING',
+      ),
+      updateProfile: db.prepare('UPDATE profiles SET settings = ?, updated_at = ? WHERE app_id = ?'),
+      deleteProfile: db.prepare('DELETE FROM profiles WHERE app_id = ?'),
+      setToken: db.prepare('UPDATE profiles SET webhook_token = ?, updated_at = ? WHERE app_id = ?'),
+      getDevice: db.prepare<[string], DeviceRow>(
+        `SELECT d.*, EXISTS (SELECT 1 FROM device_credentials c WHERE c.device_id = d.id) AS has_credentials
+         FROM devices d WHERE d.id = ?`,
+      ),
+      deviceProps: db.prepare<[string], { name: string; value: string }>(
+        'SELECT name, value FROM device_properties WHERE device_id = ?',
+      ),
+      insertDevice: db.prepare(
+        `INSERT INTO devices (id, app_id, tts, asset_type, asset_group, connection_timeout_min, bucket_id, created_at, last_seen_at)
+         VALUES (@id, @app_id, @tts, @asset_type, @asset_group, @connection_timeout_min, @bucket_id, @created_at, @last_seen_at)`,
+      ),
+      deviceSeen: db.prepare('UPDATE devices SET last_seen_at = ? WHERE id = ?'),
+      upsertProp: db.prepare(
+        `INSERT INTO device_properties (device_id, name, value, updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (device_id, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+      ),
+      deleteDevice: db.prepare('DELETE FROM devices WHERE id = ?'),
+      deleteDeviceProps: db.prepare('DELETE FROM device_properties WHERE device_id = ?'),
+      deleteDeviceCreds: db.prepare('DELETE FROM device_credentials WHERE device_id = ?'),
+      deleteDeviceKeys: db.prepare('DELETE FROM uplink_keys WHERE device_id = ?'),
+      getCreds: db.prepare<[string], { api_key: string; push_url: string; replace_url: string }>(
+        'SELECT api_key, push_url, replace_url FROM device_credentials WHERE device_id = ?',
+      ),
+      upsertCreds: db.prepare(
+        `INSERT INTO device_credentials (device_id, api_key, push_url, replace_url, updated_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (device_id) DO UPDATE SET api_key = excluded.api_key, push_url = excluded.push_url,
+           replace_url = excluded.replace_url, updated_at = excluded.updated_at`,
+      ),
+      seenKey: db.prepare<[string, string, number], { one: number }>(
+        'SELECT 1 AS one FROM uplink_keys WHERE device_id = ? AND session_key_id = ? AND f_cnt = ?',
+      ),
+      insertKey: db.prepare('INSERT OR IGNORE INTO uplink_keys (device_id, session_key_id, f_cnt) VALUES (?, ?, ?)'),
+      insertBucket: db.prepare('INSERT OR IGNORE INTO buckets (id, device_id, app_id, created_at) VALUES (?, ?, ?, ?)'),
+      insertRow: db.prepare('INSERT INTO bucket_rows (bucket_id, ts, data) VALUES (?, ?, ?)'),
+      insertDeadLetter: db.prepare(
+        'INSERT INTO dead_letters (app_id, device_id, reason, error, body, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      resolveDeadLetter: db.prepare('UPDATE dead_letters SET replayed_at = ? WHERE id = ?'),
+      insertEvent: db.prepare(
+        'INSERT INTO events (ts, app_id, device_id, category, severity, title, details) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      trimEvents: db.prepare('DELETE FROM events WHERE id <= (SELECT MAX(id) FROM events) - ?'),
+      getBucket: db.prepare<[string], { id: string; device_id: string; app_id: string; created_at: string }>(
+        'SELECT * FROM buckets WHERE id = ?',
+      ),
+      bucketStats: db.prepare<[string], { rows: number; last_ts: number | null }>(
+        'SELECT COUNT(*) AS rows, MAX(ts) AS last_ts FROM bucket_rows WHERE bucket_id = ?',
+      ),
+      getDeadLetter: db.prepare<[number], DeadLetterRow>('SELECT * FROM dead_letters WHERE id = ?'),
+      insertMessage: db.prepare(
+        `INSERT OR IGNORE INTO messages (device_id, message_id, app_id, correlation_id, status, created_at, next_attempt_at, expires_at, record)
+         VALUES (@device_id, @message_id, @app_id, @correlation_id, @status, @created_at, @next_attempt_at, @expires_at, @record)`,
+      ),
+      updateMessage: db.prepare(
+        `UPDATE messages SET status = @status, next_attempt_at = @next_attempt_at, record = @record
+         WHERE device_id = @device_id AND message_id = @message_id`,
+      ),
+      getMessage: db.prepare<[string, string], { record: string }>(
+        'SELECT record FROM messages WHERE device_id = ? AND message_id = ?',
+      ),
+      getMessageByCorrelation: db.prepare<[string], { record: string }>(
+        'SELECT record FROM messages WHERE correlation_id = ?',
+      ),
+      listMessages: db.prepare<[string, number, number], { record: string }>(
+        'SELECT record FROM messages WHERE device_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?',
+      ),
+      countMessages: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM messages WHERE device_id = ?'),
+      deleteDeviceMessages: db.prepare('DELETE FROM messages WHERE device_id = ?'),
+      insertNotification: db.prepare('INSERT INTO notifications (url, body, next_attempt_at, created_at) VALUES (?, ?, ?, ?)'),
+      dueNotifications: db.prepare<[string, number], { id: number; url: string; body: string; attempts: number; next_attempt_at: string; created_at: string }>(
+        'SELECT * FROM notifications WHERE next_attempt_at <= ? ORDER BY id LIMIT ?',
+      ),
+      rescheduleNotification: db.prepare('UPDATE notifications SET attempts = ?, next_attempt_at = ? WHERE id = ?'),
+      deleteNotification: db.prepare('DELETE FROM notifications WHERE id = ?'),
+    };
+  }
+
+  private migrate(): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[v]);
+        this.db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+  }
+
+  private nowIso(): string {
+    return this.options.now().toISOString();
+  }
+
+  // ---- profiles
+
+  async getProfile(appId: string) {
+    const row = this.stmt.getProfile.get(appId);
+    if (!row) return null;
+    return {
+      settings: JSON.parse(row.settings) as ProfileSettings,
+      webhookToken: row.webhook_token,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+    };
+  }
+
+  async listProfiles() {
+    return this.stmt.listProfiles.all().map((r) => ({
+      appId: r.app_id,
+      settings: JSON.parse(r.settings) as ProfileSettings,
+      createdAt: r.created_at,
+      updatedAt: r.updated_at,
+    }));
+  }
+
+  async putProfile(appId: string, settings: ProfileSettings, newToken: string) {
+    return this.commits.run(() => {
+      const now = this.nowIso();
+      const json = JSON.stringify(settings);
+      const inserted = this.stmt.insertProfile.run(appId, json, newToken, now, now).changes > 0;
+      if (!inserted) this.stmt.updateProfile.run(json, now, appId);
+      return { created: inserted };
+    });
+  }
+
+  async deleteProfile(appId: string) {
+    return this.commits.run(() => this.stmt.deleteProfile.run(appId).changes > 0);
+  }
+
+  async setWebhookToken(appId: string, token: string) {
+    return this.commits.run(() => this.stmt.setToken.run(token, this.nowIso(), appId).changes > 0);
+  }
+
+  // ---- devices
+
+  private toDevice(row: DeviceRow): DeviceRecord {
+    const properties: Record<string, unknown> = {};
+    for (const p of this.stmt.deviceProps.all(row.id)) properties[p.name] = JSON.parse(p.value);
+    return {
+      id: row.id,
+      appId: row.app_id,
+      tts: JSON.parse(row.tts) as DeviceRecord['tts'],
+      assetType: row.asset_type,
+      assetGroup: row.asset_group,
+      connectionTimeoutMin: row.connection_timeout_min,
+      bucketId: row.bucket_id,
+      createdAt: row.created_at,
+      lastSeenAt: row.last_seen_at,
+      properties,
+      downlinkReady: row.has_credentials === 1,
+    };
+  }
+
+  async getDevice(id: string) {
+    const row = this.stmt.getDevice.get(id);
+    return row ? this.toDevice(row) : null;
+  }
+
+  async listDevices(q: { appId?: string; search?: string; limit: number; cursor?: string }): Promise<Page<DeviceRecord>> {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (q.appId) {
+      where.push('d.app_id = ?');
+      params.push(q.appId);
+    }
+    if (q.search) {
+      where.push("(d.id LIKE ? ESCAPE '\\' OR d.tts LIKE ? ESCAPE '\\')");
+      const like = `%${q.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      params.push(like, like);
+    }
+    if (q.cursor) {
+      where.push('d.id > ?');
+      params.push(decodeCursor(q.cursor));
+    }
+    const sql = `SELECT d.*, EXISTS (SELECT 1 FROM device_credentials c WHERE c.device_id = d.id) AS has_credentials
+      FROM devices d ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY d.id LIMIT ?`;
+    const rows = this.db.prepare<(string | number)[], DeviceRow>(sql).all(...params, q.limit + 1);
+    const more = rows.length > q.limit;
+    const items = rows.slice(0, q.limit).map((r) => this.toDevice(r));
+    return { items, nextCursor: more ? encodeCursor(items[items.length - 1].id) : null };
+  }
+
+  async deleteDevice(id: string) {
+    return this.commits.run(() => {
+      const gone = this.stmt.deleteDevice.run(id).changes > 0;
+      if (gone) {
+        this.stmt.deleteDeviceProps.run(id);
+        this.stmt.deleteDeviceCreds.run(id);
+        this.stmt.deleteDeviceKeys.run(id);
+        this.stmt.deleteDeviceMessages.run(id);
+      }
+      return gone;
+    });
+  }
+
+  async setDeviceProperty(id: string, name: string, value: unknown) {
+    return this.commits.run(() => {
+      if (!this.stmt.getDevice.get(id)) return false;
+      this.stmt.upsertProp.run(id, name, JSON.stringify(value), this.nowIso());
+      return true;
+    });
+  }
+
+  async getCredentials(deviceId: string): Promise<DownlinkCredentials | null> {
+    const row = this.stmt.getCreds.get(deviceId);
+    return row ? { apiKey: row.api_key, pushUrl: row.push_url, replaceUrl: row.replace_url } : null;
+  }
+
+  async putCredentials(deviceId: string, c: DownlinkCredentials) {
+    return this.commits.run(() => {
+      if (!this.stmt.getDevice.get(deviceId)) return false;
+      this.stmt.upsertCreds.run(deviceId, c.apiKey, c.pushUrl, c.replaceUrl, this.nowIso());
+      return true;
+    });
+  }
+
+  async hasSeenUplink(key: { deviceId: string; sessionKeyId: string; fCnt: number }) {
+    return this.stmt.seenKey.get(key.deviceId, key.sessionKeyId, key.fCnt) !== undefined;
+  }
+
+  // ---- uplinks
+
+  private insertEvents(events: EventInput[]): EventRecord[] {
+    const ts = this.nowIso();
+    const out = events.map((e) => {
+      const info = this.stmt.insertEvent.run(ts, e.appId, e.deviceId, e.category, e.severity, e.title, JSON.stringify(e.details));
+      return { ...e, id: Number(info.lastInsertRowid), ts };
+    });
+    this.eventsSinceTrim += events.length;
+    // Trimming in bulk keeps the cap without a DELETE per insert.
+    if (this.eventsSinceTrim >= Math.max(100, this.options.eventCap / 10)) {
+      this.stmt.trimEvents.run(this.options.eventCap);
+      this.eventsSinceTrim = 0;
+    }
+    return out;
+  }
+
+  async commitUplink(w: UplinkWrite): Promise<UplinkWriteResult> {
+    return this.commits.run(() => {
+      const now = this.nowIso();
+      if (w.dedupe) {
+        const fresh = this.stmt.insertKey.run(w.dedupe.deviceId, w.dedupe.sessionKeyId, w.dedupe.fCnt).changes > 0;
+        if (!fresh) return { duplicate: true, deadLetterId: null, events: [] };
+      }
+      if (w.newDevice) {
+        const d = w.newDevice;
+        this.stmt.insertDevice.run({
+          id: d.id,
+          app_id: d.appId,
+          tts: JSON.stringify(d.tts),
+          asset_type: d.assetType,
+          asset_group: d.assetGroup,
+          connection_timeout_min: d.connectionTimeoutMin,
+          bucket_id: d.bucketId,
+          created_at: d.createdAt,
+          last_seen_at: d.lastSeenAt,
+        });
+        for (const [name, value] of Object.entries(d.properties)) {
+          this.stmt.upsertProp.run(d.id, name, JSON.stringify(value), now);
+        }
+      }
+      if (w.newBucket) this.stmt.insertBucket.run(w.newBucket.id, w.newBucket.deviceId, w.newBucket.appId, now);
+      if (w.bucketRow) this.stmt.insertRow.run(w.bucketRow.bucketId, w.bucketRow.tsMs, JSON.stringify(w.bucketRow.data));
+      let deadLetterId: number | null = null;
+      if (w.deadLetter) {
+        const dl = w.deadLetter;
+        deadLetterId = Number(
+          this.stmt.insertDeadLetter.run(dl.appId, dl.deviceId, dl.reason, JSON.stringify(dl.error), JSON.stringify(dl.body), now)
+            .lastInsertRowid,
+        );
+      }
+      if (w.resolvesDeadLetter !== null) this.stmt.resolveDeadLetter.run(now, w.resolvesDeadLetter);
+      if (w.deviceSeen) {
+        this.stmt.deviceSeen.run(w.deviceSeen.lastSeenAt, w.deviceSeen.id);
+        for (const [name, value] of Object.entries(w.deviceSeen.properties)) {
+          this.stmt.upsertProp.run(w.deviceSeen.id, name, JSON.stringify(value), now);
+        }
+      }
+      if (w.credentials) {
+        const c = w.credentials.value;
+        this.stmt.upsertCreds.run(w.credentials.deviceId, c.apiKey, c.pushUrl, c.replaceUrl, now);
+      }
+      const events = this.insertEvents(w.events.map((e) => (deadLetterId === null ? e : { ...e, details: { ...e.details, dead_letter_id: deadLetterId } })));
+      return { duplicate: false, deadLetterId, events };
+    });
+  }
+
+  // ---- buckets
+
+  private toBucket(b: { id: string; device_id: string; app_id: string; created_at: string }): BucketRecord {
+    const s = this.stmt.bucketStats.get(b.id);
+    return {
+      id: b.id,
+      deviceId: b.device_id,
+      appId: b.app_id,
+      createdAt: b.created_at,
+      rows: s?.rows ?? 0,
+      lastTs: s?.last_ts != null ? new Date(s.last_ts).toISOString() : null,
+    };
+  }
+
+  async listBuckets(q: { appId?: string; deviceId?: string }) {
+    const where: string[] = [];
+    const params: string[] = [];
+    if (q.appId) {
+      where.push('app_id = ?');
+      params.push(q.appId);
+    }
+    if (q.deviceId) {
+      where.push('device_id = ?');
+      params.push(q.deviceId);
+    }
+    const rows = this.db
+      .prepare<string[], { id: string; device_id: string; app_id: string; created_at: string }>(
+        `SELECT * FROM buckets ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id`,
+      )
+      .all(...params);
+    return rows.map((b) => this.toBucket(b));
+  }
+
+  async getBucket(id: string) {
+    const b = this.stmt.getBucket.get(id);
+    return b ? this.toBucket(b) : null;
+  }
+
+  async readBucket(id: string, q: BucketQuery): Promise<BucketRow[]> {
+    const rows = this.db
+      .prepare<[string, number, number, number], { ts: number; data: string }>(
+        `SELECT ts, data FROM bucket_rows WHERE bucket_id = ? AND ts >= ? AND ts <= ?
+         ORDER BY ts ${q.order === 'asc' ? 'ASC' : 'DESC'}, rowid ${q.order === 'asc' ? 'ASC' : 'DESC'} LIMIT ?`,
+      )
+      .all(id, q.fromMs ?? 0, q.toMs ?? Number.MAX_SAFE_INTEGER, q.limit);
+    return rows.map((r) => ({ ts: new Date(r.ts).toISOString(), data: JSON.parse(r.data) as JsonObject }));
+  }
+
+  // ---- dead letters
+
+  async listDeadLetters(q: { appId?: string; limit: number }) {
+    const rows = q.appId
+      ? this.db.prepare<[string, number], DeadLetterRow>('SELECT * FROM dead_letters WHERE app_id = ? ORDER BY id DESC LIMIT ?').all(q.appId, q.limit)
+      : this.db.prepare<[number], DeadLetterRow>('SELECT * FROM dead_letters ORDER BY id DESC LIMIT ?').all(q.limit);
+    return rows.map(toDeadLetter);
+  }
+
+  async getDeadLetter(id: number) {
+    const row = this.stmt.getDeadLetter.get(id);
+    return row ? toDeadLetter(row) : null;
+  }
+
+  // ---- events
+
+  async appendEvents(events: EventInput[]) {
+    return this.commits.run(() => this.insertEvents(events));
+  }
+
+  async listEvents(q: EventQuery) {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (q.appId) {
+      where.push('app_id = ?');
+      params.push(q.appId);
+    }
+    if (q.deviceId) {
+      where.push('device_id = ?');
+      params.push(q.deviceId);
+    }
+    if (q.category) {
+      where.push('category = ?');
+      params.push(q.category);
+    }
+    if (q.severity) {
+      where.push('severity = ?');
+      params.push(q.severity);
+    }
+    if (q.afterId !== undefined) {
+      where.push('id > ?');
+      params.push(q.afterId);
+    }
+    const rows = this.db
+      .prepare<(string | number)[], EventRow>(
+        `SELECT * FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`,
+      )
+      .all(...params, q.limit);
+    return rows.map(toEvent);
+  }
+
+  // ---- downlink messages
+
+  private messageParams(m: MessageRecord) {
+    return {
+      device_id: m.deviceId,
+      message_id: m.messageId,
+      app_id: m.appId,
+      correlation_id: m.correlationId,
+      status: m.status,
+      created_at: m.createdAt,
+      next_attempt_at: m.nextAttemptAt,
+      expires_at: m.expiresAt,
+      record: JSON.stringify(m),
+    };
+  }
+
+  async insertMessage(m: MessageRecord) {
+    return this.commits.run(() => this.stmt.insertMessage.run(this.messageParams(m)).changes > 0);
+  }
+
+  async updateMessage(m: MessageRecord) {
+    await this.commits.run(() => this.stmt.updateMessage.run(this.messageParams(m)));
+  }
+
+  async getMessage(deviceId: string, messageId: string) {
+    const row = this.stmt.getMessage.get(deviceId, messageId);
+    return row ? (JSON.parse(row.record) as MessageRecord) : null;
+  }
+
+  async getMessageByCorrelation(correlationId: string) {
+    const row = this.stmt.getMessageByCorrelation.get(correlationId);
+    return row ? (JSON.parse(row.record) as MessageRecord) : null;
+  }
+
+  async listMessages(deviceId: string, q: { limit: number; offset: number }) {
+    const items = this.stmt.listMessages.all(deviceId, q.limit, q.offset).map((r) => JSON.parse(r.record) as MessageRecord);
+    return { items, total: this.stmt.countMessages.get(deviceId)?.n ?? 0 };
+  }
+
+  async listOpenMessages(q: { deviceId?: string; dueBefore?: string; statuses: MessageStatus[]; limit: number }) {
+    const where = [`status IN (${q.statuses.map(() => '?').join(', ')})`];
+    const params: (string | number)[] = [...q.statuses];
+    if (q.deviceId) {
+      where.push('device_id = ?');
+      params.push(q.deviceId);
+    }
+    if (q.dueBefore) {
+      where.push('(next_attempt_at <= ? OR expires_at <= ?)');
+      params.push(q.dueBefore, q.dueBefore);
+    }
+    return this.db
+      .prepare<(string | number)[], { record: string }>(
+        `SELECT record FROM messages WHERE ${where.join(' AND ')} ORDER BY created_at, rowid LIMIT ?`,
+      )
+      .all(...params, q.limit)
+      .map((r) => JSON.parse(r.record) as MessageRecord);
+  }
+
+  // ---- notifications
+
+  async enqueueNotification(url: string, body: JsonObject) {
+    await this.commits.run(() => {
+      const now = this.nowIso();
+      this.stmt.insertNotification.run(url, JSON.stringify(body), now, now);
+    });
+  }
+
+  async listDueNotifications(dueBefore: string, limit: number): Promise<NotificationRecord[]> {
+    return this.stmt.dueNotifications.all(dueBefore, limit).map((r) => ({
+      id: r.id,
+      url: r.url,
+      body: JSON.parse(r.body) as JsonObject,
+      attempts: r.attempts,
+      nextAttemptAt: r.next_attempt_at,
+      createdAt: r.created_at,
+    }));
+  }
+
+  async rescheduleNotification(id: number, attempts: number, nextAttemptAt: string | null) {
+    await this.commits.run(() =>
+      nextAttemptAt === null
+        ? this.stmt.deleteNotification.run(id)
+        : this.stmt.rescheduleNotification.run(attempts, nextAttemptAt, id),
+    );
+  }
+
+  async close() {
+    await this.commits.drain();
+    this.db.close();
+  }
+}

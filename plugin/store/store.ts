@@ -1,0 +1,111 @@
+import type { JsonObject } from '../../formatters/contract.js';
+import type { ProfileSettings } from '../schemas/profile.js';
+import type {
+  BucketRecord,
+  BucketRow,
+  DeadLetter,
+  DeviceRecord,
+  DownlinkCredentials,
+  EventInput,
+  EventRecord,
+  MessageRecord,
+  MessageStatus,
+  NotificationRecord,
+  Page,
+  Severity,
+  EventCategory,
+} from './records.js';
+
+/** Everything one uplink changes, written in one transaction (and one group commit). */
+export interface UplinkWrite {
+  /** Idempotency key; a second write with the same key changes nothing. */
+  dedupe: { deviceId: string; sessionKeyId: string; fCnt: number } | null;
+  newDevice: Omit<DeviceRecord, 'downlinkReady'> | null;
+  newBucket: { id: string; deviceId: string; appId: string } | null;
+  bucketRow: { bucketId: string; tsMs: number; data: JsonObject } | null;
+  deadLetter: Omit<DeadLetter, 'id' | 'replayedAt' | 'createdAt'> | null;
+  /** Set by replay: the dead letter this write resolves. */
+  resolvesDeadLetter: number | null;
+  deviceSeen: { id: string; lastSeenAt: string; properties: Record<string, unknown> } | null;
+  credentials: { deviceId: string; value: DownlinkCredentials } | null;
+  events: EventInput[];
+}
+
+export interface UplinkWriteResult {
+  duplicate: boolean;
+  deadLetterId: number | null;
+  events: EventRecord[];
+}
+
+export interface EventQuery {
+  appId?: string;
+  deviceId?: string;
+  category?: EventCategory;
+  severity?: Severity;
+  afterId?: number;
+  limit: number;
+}
+
+export interface BucketQuery {
+  fromMs?: number;
+  toMs?: number;
+  limit: number;
+  order: 'asc' | 'desc';
+}
+
+/**
+ * Persistence for the plugin. Async so a PostgreSQL implementation can share it; the SQLite one
+ * batches writes into group commits and answers each only once its transaction is durable.
+ */
+export interface Store {
+  // profiles
+  getProfile(appId: string): Promise<{ settings: ProfileSettings; webhookToken: string; createdAt: string; updatedAt: string } | null>;
+  listProfiles(): Promise<{ appId: string; settings: ProfileSettings; createdAt: string; updatedAt: string }[]>;
+  /** Creates (with the given token) or replaces the settings (keeping the token). */
+  putProfile(appId: string, settings: ProfileSettings, newToken: string): Promise<{ created: boolean }>;
+  deleteProfile(appId: string): Promise<boolean>;
+  setWebhookToken(appId: string, token: string): Promise<boolean>;
+
+  // devices
+  getDevice(id: string): Promise<DeviceRecord | null>;
+  listDevices(q: { appId?: string; search?: string; limit: number; cursor?: string }): Promise<Page<DeviceRecord>>;
+  deleteDevice(id: string): Promise<boolean>;
+  setDeviceProperty(id: string, name: string, value: unknown): Promise<boolean>;
+  getCredentials(deviceId: string): Promise<DownlinkCredentials | null>;
+  /** Stores credentials for an existing device; false when the device does not exist. */
+  putCredentials(deviceId: string, value: DownlinkCredentials): Promise<boolean>;
+  hasSeenUplink(key: { deviceId: string; sessionKeyId: string; fCnt: number }): Promise<boolean>;
+
+  // the uplink path
+  commitUplink(write: UplinkWrite): Promise<UplinkWriteResult>;
+
+  // buckets
+  listBuckets(q: { appId?: string; deviceId?: string }): Promise<BucketRecord[]>;
+  getBucket(id: string): Promise<BucketRecord | null>;
+  readBucket(id: string, q: BucketQuery): Promise<BucketRow[]>;
+
+  // dead letters
+  listDeadLetters(q: { appId?: string; limit: number }): Promise<DeadLetter[]>;
+  getDeadLetter(id: number): Promise<DeadLetter | null>;
+
+  // events
+  appendEvents(events: EventInput[]): Promise<EventRecord[]>;
+  listEvents(q: EventQuery): Promise<EventRecord[]>;
+
+  // downlink messages
+  insertMessage(m: MessageRecord): Promise<boolean>;
+  getMessage(deviceId: string, messageId: string): Promise<MessageRecord | null>;
+  getMessageByCorrelation(correlationId: string): Promise<MessageRecord | null>;
+  listMessages(deviceId: string, q: { limit: number; offset: number }): Promise<{ items: MessageRecord[]; total: number }>;
+  updateMessage(m: MessageRecord): Promise<void>;
+  /** Messages that wait for something: due retries, push URLs now known, TTL expiries. */
+  listOpenMessages(q: { deviceId?: string; dueBefore?: string; statuses: MessageStatus[]; limit: number }): Promise<MessageRecord[]>;
+
+  // status notifications (outbox)
+  enqueueNotification(url: string, body: JsonObject): Promise<void>;
+  listDueNotifications(dueBefore: string, limit: number): Promise<NotificationRecord[]>;
+  /** `nextAttemptAt` null removes it (delivered, or given up). */
+  rescheduleNotification(id: number, attempts: number, nextAttemptAt: string | null): Promise<void>;
+
+  close(): Promise<void>;
+}

@@ -1,0 +1,128 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createApp, type PluginApp } from '../../plugin/app.js';
+import type { Clock } from '../../plugin/clock.js';
+import { SqliteStore } from '../../plugin/store/sqlite-store.js';
+import { FormatterRuntime } from '../../sandbox/runtime.js';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+/** A clock tests can move. */
+export class TestClock implements Clock {
+  constructor(private t = Date.parse('2025-04-16T12:00:00Z')) {}
+  now(): Date {
+    return new Date(this.t);
+  }
+  advance(ms: number): void {
+    this.t += ms;
+  }
+}
+
+export interface HarnessOptions {
+  clock?: Clock;
+  dataDir?: string;
+  ttsTimeoutMs?: number;
+  eventCap?: number;
+}
+
+export interface JsonResponse<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+  text: string;
+}
+
+/** The real plugin on an ephemeral loopback port with its own SQLite file. */
+export class PluginHarness {
+  app!: PluginApp;
+  store!: SqliteStore;
+  runtime!: FormatterRuntime;
+  server!: Server;
+  url = '';
+  readonly dataDir: string;
+
+  constructor(private readonly options: HarnessOptions = {}) {
+    this.dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'plugin-test-'));
+  }
+
+  async start(): Promise<this> {
+    const clock = this.options.clock;
+    this.store = new SqliteStore({
+      file: join(this.dataDir, 'plugin.db'),
+      eventCap: this.options.eventCap ?? 10000,
+      now: () => (clock ? clock.now() : new Date()),
+    });
+    this.runtime = new FormatterRuntime({ maxIsolates: 20 });
+    this.app = await createApp({
+      store: this.store,
+      runtime: this.runtime,
+      adminToken: ADMIN_TOKEN,
+      publicUrl: 'https://bridge.example.com',
+      schedulerIntervalMs: 0,
+      ttsTimeoutMs: this.options.ttsTimeoutMs ?? 2000,
+      random: () => 0.5,
+      ...(clock ? { clock } : {}),
+    });
+    this.server = this.app.koa.listen(0, '127.0.0.1');
+    await new Promise<void>((resolve) => this.server.once('listening', () => resolve()));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  /** Stops everything but keeps the data dir (for restart tests). */
+  async stop(): Promise<void> {
+    await this.app.close();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.runtime.dispose();
+    await this.store.close();
+  }
+
+  async destroy(): Promise<void> {
+    await this.stop();
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
+  async request<T = any>(
+    method: string,
+    path: string,
+    opts: { body?: unknown; raw?: string; token?: string | null; headers?: Record<string, string> } = {},
+  ): Promise<JsonResponse<T>> {
+    const headers: Record<string, string> = { ...opts.headers };
+    const token = opts.token === undefined ? ADMIN_TOKEN : opts.token;
+    if (token !== null) headers.Authorization = `Bearer ${token}`;
+    let body: string | undefined;
+    if (opts.raw !== undefined) body = opts.raw;
+    else if (opts.body !== undefined) body = JSON.stringify(opts.body);
+    if (body !== undefined && !headers['Content-Type']) headers['Content-Type'] = 'application/json';
+    const res = await fetch(this.url + path, { method, headers, ...(body !== undefined ? { body } : {}) });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      // not JSON (CSV, empty)
+    }
+    return { status: res.status, headers: res.headers, body: parsed as T, text };
+  }
+
+  /** The webhook token of a profile (Default unless named). */
+  async webhookToken(appId = 'default'): Promise<string> {
+    const res = await this.request('GET', `/api/profiles/${appId}/webhook`);
+    return String(res.body.headers.Authorization).replace(/^Bearer /, '');
+  }
+
+  /** Posts a TTS webhook body with the right token (or the one given). */
+  async webhook<T = any>(body: unknown, opts: { token?: string | null; headers?: Record<string, string>; path?: string } = {}) {
+    const appId = (body as { end_device_ids?: { application_ids?: { application_id?: string } } })?.end_device_ids?.application_ids?.application_id;
+    let token = opts.token;
+    if (token === undefined) {
+      const own = await this.request('GET', `/api/profiles/${appId}`);
+      token = await this.webhookToken(own.status === 200 ? appId : 'default');
+    }
+    return this.request<T>('POST', opts.path ?? '/tts/webhook', { body, token, ...(opts.headers ? { headers: opts.headers } : {}) });
+  }
+}
