@@ -24,8 +24,11 @@ export interface ResolvedProfile {
   webhookToken: string;
 }
 
+/** A javascript formatter without a script passes data through, like `none` (the out-of-the-box Default). */
 export function formatterSpec(settings: ProfileSettings): FormatterSpec {
-  return { type: settings.formatter.type, script: settings.formatter.script, timeoutMs: settings.formatter.timeout_ms };
+  const { type, script, timeout_ms } = settings.formatter;
+  const effective = type === 'javascript' && script.trim() === '' ? 'none' : type;
+  return { type: effective, script, timeoutMs: timeout_ms };
 }
 
 /**

@@ -5,12 +5,13 @@ import type { Clock } from '../clock.js';
 import type { EventLog } from '../events/event-log.js';
 import { HttpError, notFound } from '../http/http-error.js';
 import type { TtsDownlinkClient, PushOutcome } from '../networks/tts/downlink-client.js';
-import { formatterSpec, type Profiles } from '../profiles.js';
+import { formatterSpec, type Profiles, type ResolvedProfile } from '../profiles.js';
 import type { MessageRequest } from '../schemas/downlink.js';
 import type { DeviceRecord, MessageRecord, MessageStatus, Severity } from '../store/records.js';
 import type { Store } from '../store/store.js';
 
 export const CORRELATION_PREFIX = 'lorawan-bridge:msg:';
+const PUSH_LEASE_MS = 60_000;
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
@@ -84,6 +85,7 @@ export class DownlinkService {
   /** Formats the message with the application's downlink formatter (or takes raw base64). */
   private async format(
     device: DeviceRecord,
+    profile: ResolvedProfile,
     req: MessageRequest,
     fPort: number | null,
   ): Promise<{ ok: true; out: DownlinkOutput } | { ok: false; code: string; message: string }> {
@@ -93,7 +95,6 @@ export class DownlinkService {
       }
       return { ok: true, out: { frmPayload: req.message } };
     }
-    const profile = await this.deps.profiles.resolve(device.appId);
     const report = await this.deps.runtime.runDownlink(device.appId, formatterSpec(profile.settings), {
       payload: req.message,
       ...(fPort !== null ? { fPort } : {}),
@@ -148,7 +149,7 @@ export class DownlinkService {
       expiresAt: new Date(now.getTime() + req.ttl * 60_000).toISOString(),
     };
 
-    const formatted = await this.format(device, req, requestedPort);
+    const formatted = await this.format(device, profile, req, requestedPort);
     if (!formatted.ok) {
       this.finish(message, 'FAILED', 'failed', { code: formatted.code, message: formatted.message });
     } else {
@@ -161,6 +162,8 @@ export class DownlinkService {
       } else {
         message.fPort = fPort;
         message.ttsRequest = ttsDownlinkBody(formatted.out, { fPort, priority, confirmed, correlationId });
+        // A lease: if the process dies during the first push, the scheduler retries it after a restart.
+        message.nextAttemptAt = new Date(now.getTime() + PUSH_LEASE_MS).toISOString();
       }
     }
     if (!(await store.insertMessage(message))) {
