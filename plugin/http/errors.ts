@@ -31,6 +31,12 @@ export function errorHandler(logger: Logger) {
       if (ctx.status === 404 && ctx.body === undefined) {
         throw new HttpError(404, 'not_found', `no route for ${ctx.method} ${ctx.path}`);
       }
+      // allowedMethods() answers 405/501 in plain text; keep the one error shape.
+      if ((ctx.status === 405 || ctx.status === 501) && (ctx.body === undefined || typeof ctx.body === 'string')) {
+        throw new HttpError(ctx.status, ctx.status === 405 ? 'method_not_allowed' : 'not_implemented', `${ctx.method} is not allowed on ${ctx.path}`, {
+          allow: ctx.response.get('Allow'),
+        });
+      }
     } catch (caught) {
       const err =
         caught instanceof HttpError ? caught : fromFrameworkError(caught as FrameworkError);

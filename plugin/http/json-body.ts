@@ -1,19 +1,28 @@
 import { bodyParser } from '@koa/bodyparser';
-import type { Context } from 'koa';
+import type { Context, Next } from 'koa';
+import { HttpError } from './http-error.js';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
 /**
  * JSON bodies up to 1 MiB. Non-strict so a downlink payload may be any JSON value; a request
- * without Content-Type is read as JSON too (curl users forget the header).
+ * without Content-Type is read as JSON too (curl users forget the header). A body of another type
+ * is refused (415) rather than silently ignored.
  */
 export function jsonBody() {
-  return bodyParser({
+  const parse = bodyParser({
     enableTypes: ['json'],
     jsonStrict: false,
     jsonLimit: BODY_LIMIT_BYTES,
     detectJSON: (ctx: Context) => !ctx.request.type,
   });
+  return async function parseJson(ctx: Context, next: Next): Promise<void> {
+    const hasBody = (ctx.request.length ?? 0) > 0 || ctx.get('transfer-encoding') !== '';
+    if (hasBody && ctx.request.type && !ctx.is('json', '+json')) {
+      throw new HttpError(415, 'unsupported_media_type', `send JSON with Content-Type: application/json, not ${ctx.request.type}`);
+    }
+    await parse(ctx, next);
+  };
 }
 
 /** True when the request carried no body at all (bodyparser turns that into `{}`). */

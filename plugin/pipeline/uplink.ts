@@ -7,7 +7,7 @@ import { normalizeUplink, type NormalizedUplink } from '../networks/tts/webhook.
 import { formatterSpec, type ResolvedProfile } from '../profiles.js';
 import { deviceIdentity, provisionDevice } from '../provisioning.js';
 import type { WebhookBody } from '../schemas/tts-webhook.js';
-import type { DownlinkCredentials, EventInput } from '../store/records.js';
+import type { DeadLetter, DownlinkCredentials, EventInput } from '../store/records.js';
 import type { Store, UplinkWrite } from '../store/store.js';
 
 export type UplinkStatus = 'stored' | 'duplicate' | 'dead_letter';
@@ -22,6 +22,7 @@ export interface UplinkOutcome {
 }
 
 interface KnownDevice {
+  appId: string;
   bucketId: string | null;
   /** Last credentials written, to skip rewriting identical ones on every uplink. */
   credentials: string | null;
@@ -37,14 +38,13 @@ export interface UplinkInput {
 
 /**
  * normalize -> profile -> formatter -> provision -> one durable write -> events.
- * A failing formatter or a device that may not be provisioned ends in a dead letter, never lost.
+ * A failing formatter or a device that may not be used ends in a dead letter, never lost.
  */
 export class UplinkPipeline {
+  /** Only a cache: the store decides (device creation is idempotent, see commitUplink). */
   private readonly devices = new LRUCache<string, KnownDevice>({ max: 200_000, ttl: 60_000 });
 
-  constructor(
-    private readonly deps: { store: Store; runtime: FormatterRuntime; events: EventLog; clock: Clock },
-  ) {}
+  constructor(private readonly deps: { store: Store; runtime: FormatterRuntime; events: EventLog; clock: Clock }) {}
 
   forgetDevice(deviceId: string): void {
     this.devices.delete(deviceId);
@@ -55,7 +55,7 @@ export class UplinkPipeline {
     if (hit) return hit;
     const device = await this.deps.store.getDevice(id);
     if (!device) return null;
-    const known: KnownDevice = { bucketId: device.bucketId, credentials: null };
+    const known: KnownDevice = { appId: device.appId, bucketId: device.bucketId, credentials: null };
     this.devices.set(id, known);
     return known;
   }
@@ -68,16 +68,15 @@ export class UplinkPipeline {
     const { deviceId, bucketId } = deviceIdentity(settings.uplink, up.ids);
     const dedupe = { deviceId, sessionKeyId: up.sessionKeyId, fCnt: up.fCnt };
     const base = { appId: profile.appId, deviceId };
+    const replay = input.replayOf !== undefined;
 
-    if (input.replayOf === undefined && (await store.hasSeenUplink(dedupe))) {
-      return { status: 'duplicate', deviceId, provisioned: false, deadLetterId: null, credentialsChanged: false };
-    }
+    if (!replay && (await store.hasSeenUplink(dedupe))) return this.duplicate(deviceId);
 
-    const now = clock.now().toISOString();
     const events: EventInput[] = [];
     const write: UplinkWrite = {
-      dedupe: input.replayOf === undefined ? dedupe : null,
+      dedupe: replay ? null : dedupe,
       newDevice: null,
+      provisionEvents: [],
       newBucket: null,
       bucketRow: null,
       deadLetter: null,
@@ -86,32 +85,41 @@ export class UplinkPipeline {
       credentials: null,
       events,
     };
+    const deadLetter = (reason: string, error: JsonObject): Omit<DeadLetter, 'id' | 'replayedAt' | 'createdAt'> => ({
+      ...base,
+      reason,
+      error,
+      body: input.body as unknown as JsonObject,
+    });
 
     let known = await this.knownDevice(deviceId);
-    let provisioned = false;
     if (!known && !settings.uplink.auto_provision) {
-      write.deadLetter = {
-        ...base,
-        reason: 'device_not_provisioned',
-        error: { message: `device '${deviceId}' does not exist and auto-provisioning is off` },
-        body: input.body as unknown as JsonObject,
-      };
+      write.deadLetter = deadLetter('device_not_provisioned', {
+        message: `device '${deviceId}' does not exist and auto-provisioning is off`,
+      });
       events.push({ ...base, category: 'provisioning', severity: 'warning', title: 'Uplink from unknown device kept as dead letter', details: { f_cnt: up.fCnt } });
-      return this.commit(write, deviceId, false, null);
+      return this.commit(write, deviceId, null, null);
+    }
+    if (known && known.appId !== profile.appId) {
+      // TTS device ids are unique per application only; never mix two applications' data.
+      write.deadLetter = deadLetter('device_id_conflict', {
+        message: `device '${deviceId}' belongs to application '${known.appId}'; give the profiles distinct id prefixes`,
+      });
+      events.push({ ...base, category: 'provisioning', severity: 'error', title: `Device id '${deviceId}' already belongs to '${known.appId}'`, details: { f_cnt: up.fCnt } });
+      return this.commit(write, deviceId, null, null);
     }
     if (!known) {
-      const created = provisionDevice(settings, { deviceId, bucketId }, profile.appId, up.ids, now);
+      const created = provisionDevice(settings, { deviceId, bucketId }, profile.appId, up.ids, clock.now().toISOString());
       write.newDevice = created.device;
       write.newBucket = created.bucket;
-      known = { bucketId: created.device.bucketId, credentials: null };
-      provisioned = true;
-      events.push({
+      write.provisionEvents.push({
         ...base,
         category: 'provisioning',
         severity: 'info',
         title: 'Device provisioned',
         details: { profile: profile.profileId, bucket_id: created.device.bucketId, tts_device_id: up.ids.device_id },
       });
+      known = { appId: profile.appId, bucketId: created.device.bucketId, credentials: null };
     }
 
     const report = await runtime.runUplink(profile.appId, formatterSpec(settings), {
@@ -121,7 +129,6 @@ export class UplinkPipeline {
       receivedAt: up.receivedAt,
       message: up.message,
     });
-
     if (report.ok && report.output) {
       if (known.bucketId) write.bucketRow = { bucketId: known.bucketId, tsMs: Date.parse(up.receivedAt), data: report.output };
       events.push({
@@ -132,22 +139,29 @@ export class UplinkPipeline {
         details: uplinkDetails(up, report),
       });
     } else {
-      const error = report.error ?? { kind: 'contract', message: 'formatter returned nothing' };
-      write.deadLetter = { ...base, reason: 'formatter_error', error: { ...error }, body: input.body as unknown as JsonObject };
+      const error = { ...(report.error ?? { kind: 'contract', message: 'formatter returned nothing' }) };
+      write.deadLetter = deadLetter('formatter_error', error);
       events.push({
         ...base,
         category: 'formatter',
         severity: 'error',
-        title: `Uplink formatter failed: ${error.message}`,
-        details: { ...uplinkDetails(up, report), error: { ...error } },
+        title: `Uplink formatter failed: ${error.message}${error.line ? ` (line ${error.line})` : ''}`,
+        details: { ...uplinkDetails(up, report), error },
       });
     }
 
-    write.deviceSeen = { id: deviceId, lastSeenAt: up.receivedAt, properties: this.seenProperties(up, settings) };
+    write.deviceSeen = {
+      id: deviceId,
+      lastSeenAt: new Date(up.receivedAt).toISOString(),
+      properties: this.seenProperties(up, settings),
+    };
     const credentialsKey = input.credentials ? JSON.stringify(input.credentials) : null;
-    const credentialsChanged = credentialsKey !== null && credentialsKey !== known.credentials;
-    if (credentialsChanged) write.credentials = { deviceId, value: input.credentials! };
-    return this.commit(write, deviceId, provisioned, credentialsKey, known, credentialsChanged);
+    if (credentialsKey !== null && credentialsKey !== known.credentials) write.credentials = { deviceId, value: input.credentials! };
+    return this.commit(write, deviceId, known, credentialsKey);
+  }
+
+  private duplicate(deviceId: string): UplinkOutcome {
+    return { status: 'duplicate', deviceId, provisioned: false, deadLetterId: null, credentialsChanged: false };
   }
 
   private seenProperties(up: NormalizedUplink, settings: ResolvedProfile['settings']): Record<string, unknown> {
@@ -159,26 +173,17 @@ export class UplinkPipeline {
     return props;
   }
 
-  private async commit(
-    write: UplinkWrite,
-    deviceId: string,
-    provisioned: boolean,
-    credentialsKey: string | null,
-    known?: KnownDevice,
-    credentialsChanged = false,
-  ): Promise<UplinkOutcome> {
+  private async commit(write: UplinkWrite, deviceId: string, known: KnownDevice | null, credentialsKey: string | null): Promise<UplinkOutcome> {
     const result = await this.deps.store.commitUplink(write);
-    if (result.duplicate) {
-      return { status: 'duplicate', deviceId, provisioned: false, deadLetterId: null, credentialsChanged: false };
-    }
-    if (known) this.devices.set(deviceId, { bucketId: known.bucketId, credentials: credentialsKey ?? known.credentials });
+    if (result.duplicate) return this.duplicate(deviceId);
+    if (known) this.devices.set(deviceId, { ...known, credentials: credentialsKey ?? known.credentials });
     this.deps.events.publish(result.events);
     return {
       status: result.deadLetterId !== null ? 'dead_letter' : 'stored',
       deviceId,
-      provisioned,
+      provisioned: result.provisioned,
       deadLetterId: result.deadLetterId,
-      credentialsChanged,
+      credentialsChanged: write.credentials !== null,
     };
   }
 }

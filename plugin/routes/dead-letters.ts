@@ -4,6 +4,7 @@ import { bodyValidator, queryValidator } from '../http/validate.js';
 import { DEFAULT_PROFILE } from '../schemas/profile.js';
 import { DeadLetterQuery } from '../schemas/queries.js';
 import { WebhookBodySchema } from '../schemas/tts-webhook.js';
+import { WriteConflict } from '../store/errors.js';
 import { deadLetterView } from './views.js';
 import type { Services } from './services.js';
 
@@ -27,7 +28,10 @@ export function deadLetterRoutes(s: Services): Router {
     if (letter.replayedAt) throw new HttpError(409, 'already_replayed', `dead letter ${id} was replayed at ${letter.replayedAt}`);
     const body = storedWebhook.parse(letter.body);
     const profile = await s.profiles.resolve(letter.appId ?? DEFAULT_PROFILE);
-    const outcome = await s.uplinks.handle({ body, profile, credentials: null, replayOf: id });
+    const outcome = await s.uplinks.handle({ body, profile, credentials: null, replayOf: id }).catch((err: unknown) => {
+      if (err instanceof WriteConflict) throw new HttpError(409, 'already_replayed', err.message);
+      throw err;
+    });
     if (outcome.status === 'dead_letter') {
       throw new HttpError(422, 'replay_failed', 'the uplink failed again and was kept as a new dead letter', {
         dead_letter_id: outcome.deadLetterId,

@@ -16,7 +16,7 @@ function appIdParam(ctx: Context): string {
 
 /** Where TTS reaches us: PLUGIN_PUBLIC_URL, else what this request came in on. */
 function publicBase(s: Services, ctx: Context): string {
-  return s.publicUrl ?? ctx.origin;
+  return s.publicUrl ?? `${ctx.protocol}://${ctx.host}`;
 }
 
 export function profileRoutes(s: Services): Router {

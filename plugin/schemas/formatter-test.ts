@@ -6,7 +6,8 @@ export const FormatterTestSchema = Type.Object(
   {
     app_id: Type.Optional(Type.String({ minLength: 1, maxLength: 36 })),
     direction: Type.Union([Type.Literal('uplink'), Type.Literal('downlink')]),
-    formatter: Type.Optional(FormatterSettingsSchema),
+    // Without the object-level default, so that leaving it out means "the profile's formatter".
+    formatter: Type.Optional(Type.Object(FormatterSettingsSchema.properties, { additionalProperties: false })),
     /** Uplink: a TTS uplink webhook body or {frm_payload|bytes, f_port, decoded_payload?}; downlink: the JSON payload. */
     input: Type.Unknown(),
     f_port: Type.Optional(Type.Integer({ minimum: 1, maximum: 223 })),

@@ -16,6 +16,7 @@ import type {
 } from './records.js';
 import type { BucketQuery, EventQuery, Store, UplinkWrite, UplinkWriteResult } from './store.js';
 import { MIGRATIONS } from './sqlite-schema.js';
+import { WriteConflict } from './errors.js';
 import { GroupCommit } from './group-commit.js';
 
 export interface SqliteStoreOptions {
@@ -125,9 +126,10 @@ export class SqliteStore implements Store {
       ),
       insertDevice: db.prepare(
         `INSERT INTO devices (id, app_id, tts, asset_type, asset_group, connection_timeout_min, bucket_id, created_at, last_seen_at)
-         VALUES (@id, @app_id, @tts, @asset_type, @asset_group, @connection_timeout_min, @bucket_id, @created_at, @last_seen_at)`,
+         VALUES (@id, @app_id, @tts, @asset_type, @asset_group, @connection_timeout_min, @bucket_id, @created_at, @last_seen_at)
+         ON CONFLICT (id) DO NOTHING`,
       ),
-      deviceSeen: db.prepare('UPDATE devices SET last_seen_at = ? WHERE id = ?'),
+      deviceSeen: db.prepare('UPDATE devices SET last_seen_at = @ts WHERE id = @id AND (last_seen_at IS NULL OR last_seen_at <= @ts)'),
       upsertProp: db.prepare(
         `INSERT INTO device_properties (device_id, name, value, updated_at) VALUES (?, ?, ?, ?)
          ON CONFLICT (device_id, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
@@ -153,7 +155,7 @@ export class SqliteStore implements Store {
       insertDeadLetter: db.prepare(
         'INSERT INTO dead_letters (app_id, device_id, reason, error, body, created_at) VALUES (?, ?, ?, ?, ?, ?)',
       ),
-      resolveDeadLetter: db.prepare('UPDATE dead_letters SET replayed_at = ? WHERE id = ?'),
+      resolveDeadLetter: db.prepare('UPDATE dead_letters SET replayed_at = ? WHERE id = ? AND replayed_at IS NULL'),
       insertEvent: db.prepare(
         'INSERT INTO events (ts, app_id, device_id, category, severity, title, details) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
@@ -356,11 +358,15 @@ export class SqliteStore implements Store {
       const now = this.nowIso();
       if (w.dedupe) {
         const fresh = this.stmt.insertKey.run(w.dedupe.deviceId, w.dedupe.sessionKeyId, w.dedupe.fCnt).changes > 0;
-        if (!fresh) return { duplicate: true, deadLetterId: null, events: [] };
+        if (!fresh) return { duplicate: true, provisioned: false, deadLetterId: null, events: [] };
       }
+      if (w.resolvesDeadLetter !== null && this.stmt.resolveDeadLetter.run(now, w.resolvesDeadLetter).changes === 0) {
+        throw new WriteConflict(`dead letter ${w.resolvesDeadLetter} was already replayed`);
+      }
+      let provisioned = false;
       if (w.newDevice) {
         const d = w.newDevice;
-        this.stmt.insertDevice.run({
+        provisioned = this.stmt.insertDevice.run({
           id: d.id,
           app_id: d.appId,
           tts: JSON.stringify(d.tts),
@@ -370,9 +376,9 @@ export class SqliteStore implements Store {
           bucket_id: d.bucketId,
           created_at: d.createdAt,
           last_seen_at: d.lastSeenAt,
-        });
-        for (const [name, value] of Object.entries(d.properties)) {
-          this.stmt.upsertProp.run(d.id, name, JSON.stringify(value), now);
+        }).changes > 0;
+        if (provisioned) {
+          for (const [name, value] of Object.entries(d.properties)) this.stmt.upsertProp.run(d.id, name, JSON.stringify(value), now);
         }
       }
       if (w.newBucket) this.stmt.insertBucket.run(w.newBucket.id, w.newBucket.deviceId, w.newBucket.appId, now);
@@ -385,9 +391,7 @@ export class SqliteStore implements Store {
             .lastInsertRowid,
         );
       }
-      if (w.resolvesDeadLetter !== null) this.stmt.resolveDeadLetter.run(now, w.resolvesDeadLetter);
-      if (w.deviceSeen) {
-        this.stmt.deviceSeen.run(w.deviceSeen.lastSeenAt, w.deviceSeen.id);
+      if (w.deviceSeen && this.stmt.deviceSeen.run({ ts: w.deviceSeen.lastSeenAt, id: w.deviceSeen.id }).changes > 0) {
         for (const [name, value] of Object.entries(w.deviceSeen.properties)) {
           this.stmt.upsertProp.run(w.deviceSeen.id, name, JSON.stringify(value), now);
         }
@@ -396,8 +400,9 @@ export class SqliteStore implements Store {
         const c = w.credentials.value;
         this.stmt.upsertCreds.run(w.credentials.deviceId, c.apiKey, c.pushUrl, c.replaceUrl, now);
       }
-      const events = this.insertEvents(w.events.map((e) => (deadLetterId === null ? e : { ...e, details: { ...e.details, dead_letter_id: deadLetterId } })));
-      return { duplicate: false, deadLetterId, events };
+      const all = provisioned ? [...w.provisionEvents, ...w.events] : w.events;
+      const events = this.insertEvents(all.map((e) => (deadLetterId === null ? e : { ...e, details: { ...e.details, dead_letter_id: deadLetterId } })));
+      return { duplicate: false, provisioned, deadLetterId, events };
     });
   }
 

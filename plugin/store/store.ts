@@ -21,11 +21,14 @@ export interface UplinkWrite {
   /** Idempotency key; a second write with the same key changes nothing. */
   dedupe: { deviceId: string; sessionKeyId: string; fCnt: number } | null;
   newDevice: Omit<DeviceRecord, 'downlinkReady'> | null;
+  /** Recorded only if this write is the one that created the device (concurrent first uplinks race). */
+  provisionEvents: EventInput[];
   newBucket: { id: string; deviceId: string; appId: string } | null;
   bucketRow: { bucketId: string; tsMs: number; data: JsonObject } | null;
   deadLetter: Omit<DeadLetter, 'id' | 'replayedAt' | 'createdAt'> | null;
-  /** Set by replay: the dead letter this write resolves. */
+  /** Set by replay: the dead letter this write resolves; a WriteConflict if it was resolved already. */
   resolvesDeadLetter: number | null;
+  /** Applied only if `lastSeenAt` is not older than what is stored: late or replayed uplinks do not turn time back. */
   deviceSeen: { id: string; lastSeenAt: string; properties: Record<string, unknown> } | null;
   credentials: { deviceId: string; value: DownlinkCredentials } | null;
   events: EventInput[];
@@ -33,6 +36,7 @@ export interface UplinkWrite {
 
 export interface UplinkWriteResult {
   duplicate: boolean;
+  provisioned: boolean;
   deadLetterId: number | null;
   events: EventRecord[];
 }
