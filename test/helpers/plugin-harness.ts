@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Logger } from 'pino';
 import { createApp, type PluginApp } from '../../plugin/app.js';
 import type { Clock } from '../../plugin/clock.js';
 import { SqliteStore } from '../../plugin/store/sqlite-store.js';
@@ -26,6 +27,10 @@ export interface HarnessOptions {
   dataDir?: string;
   ttsTimeoutMs?: number;
   eventCap?: number;
+  /** The app's pino logger (silent unless given), e.g. to check what reaches the logs. */
+  logger?: Logger;
+  /** PLUGIN_PUBLIC_URL; https://bridge.example.com unless given, null for unset. */
+  publicUrl?: string | null;
 }
 
 export interface JsonResponse<T = any> {
@@ -60,11 +65,12 @@ export class PluginHarness {
       store: this.store,
       runtime: this.runtime,
       adminToken: ADMIN_TOKEN,
-      publicUrl: 'https://bridge.example.com',
+      ...(this.options.publicUrl === null ? {} : { publicUrl: this.options.publicUrl ?? 'https://bridge.example.com' }),
       schedulerIntervalMs: 0,
       ttsTimeoutMs: this.options.ttsTimeoutMs ?? 2000,
       random: () => 0.5,
       ...(clock ? { clock } : {}),
+      ...(this.options.logger ? { logger: this.options.logger } : {}),
     });
     this.server = this.app.koa.listen(0, '127.0.0.1');
     await new Promise<void>((resolve) => this.server.once('listening', () => resolve()));

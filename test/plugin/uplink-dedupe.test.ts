@@ -1,0 +1,57 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { PluginHarness } from '../helpers/plugin-harness.js';
+import { ECHO_UPLINK, uplinkBody } from '../helpers/tts-bodies.js';
+
+const EUI = '70B3D57ED0051A2B';
+
+describe('duplicate uplinks (same device, session and f_cnt) are stored once', () => {
+  let plugin: PluginHarness;
+  beforeEach(async () => {
+    plugin = await new PluginHarness().start();
+    await plugin.request('PUT', '/api/profiles/greenhouse-app', { body: { formatter: { type: 'javascript', script: ECHO_UPLINK } } });
+  });
+  afterEach(async () => {
+    await plugin.destroy();
+  });
+
+  const rowCount = async (bucket = EUI) => (await plugin.request('GET', `/api/buckets/${bucket}/data`)).body.items.length;
+
+  it('answers 200 "duplicate" to a resent uplink and stores it once', async () => {
+    const first = await plugin.webhook(uplinkBody(), { path: '/tts/webhook' });
+    const second = await plugin.webhook(uplinkBody(), { path: '/uplink' });
+    expect(first.body).toEqual({ status: 'stored', device_id: EUI });
+    expect(second.status).toBe(200);
+    expect(second.body).toEqual({ status: 'duplicate', device_id: EUI });
+    expect(await rowCount()).toBe(1);
+    const events = await plugin.request('GET', '/api/events?category=uplink');
+    expect(events.body.items).toHaveLength(1);
+  });
+
+  it('stores the same f_cnt of a new session (after a rejoin)', async () => {
+    await plugin.webhook(uplinkBody({ fCnt: 1, sessionKeyId: 'AAAAAAAAAAAAAAAAAAAAAA==' }));
+    const res = await plugin.webhook(uplinkBody({ fCnt: 1, sessionKeyId: 'BBBBBBBBBBBBBBBBBBBBBB==' }));
+    expect(res.body.status).toBe('stored');
+    expect(await rowCount()).toBe(2);
+  });
+
+  it('stores every f_cnt of one session', async () => {
+    for (const fCnt of [1, 2, 3]) expect((await plugin.webhook(uplinkBody({ fCnt }))).body.status).toBe('stored');
+    expect(await rowCount()).toBe(3);
+  });
+
+  it('keeps duplicates per device', async () => {
+    await plugin.webhook(uplinkBody());
+    const other = await plugin.webhook(uplinkBody({ devEui: '70B3D57ED0051A2C', deviceId: 'eui-70b3d57ed0051a2c' }));
+    expect(other.body).toEqual({ status: 'stored', device_id: '70B3D57ED0051A2C' });
+    expect(await rowCount()).toBe(1);
+    expect(await rowCount('70B3D57ED0051A2C')).toBe(1);
+  });
+
+  it('stores one of several copies arriving at the same time', async () => {
+    await plugin.webhook(uplinkBody({ fCnt: 1 })); // device known
+    const results = await Promise.all(Array.from({ length: 6 }, () => plugin.webhook(uplinkBody({ fCnt: 2 }))));
+    expect(results.every((r) => r.status === 200)).toBe(true);
+    expect(results.map((r) => r.body.status).sort()).toEqual(['duplicate', 'duplicate', 'duplicate', 'duplicate', 'duplicate', 'stored']);
+    expect(await rowCount()).toBe(2);
+  });
+});
