@@ -1,4 +1,5 @@
 import Koa from 'koa';
+import { join } from 'node:path';
 import type { PassThrough } from 'node:stream';
 import pino, { type Logger } from 'pino';
 import type { FormatterRuntime } from '../sandbox/runtime.js';
@@ -8,12 +9,13 @@ import { EventLog } from './events/event-log.js';
 import { adminAuth } from './http/admin-auth.js';
 import { errorHandler } from './http/errors.js';
 import { jsonBody } from './http/json-body.js';
+import { staticUi } from './http/static-ui.js';
 import { TtsDownlinkClient } from './networks/tts/downlink-client.js';
 import { DownlinkService } from './pipeline/downlink.js';
 import { StatusNotifier } from './pipeline/status-notifier.js';
 import { UplinkPipeline } from './pipeline/uplink.js';
 import { WebhookHandler } from './pipeline/webhook.js';
-import { PACKAGE } from './project-files.js';
+import { PACKAGE, PROJECT_ROOT } from './project-files.js';
 import { Profiles } from './profiles.js';
 import { bucketRoutes } from './routes/buckets.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
@@ -102,6 +104,7 @@ export async function createApp(deps: AppDeps): Promise<PluginApp> {
   const koa = new Koa({ proxy: false });
   koa.use(errorHandler(logger));
   koa.use(jsonBody());
+  koa.use(staticUi(join(PROJECT_ROOT, 'dist', 'ui')));
   const openRouters = [publicRoutes(services), webhookRoutes(services), iotdaRoutes(services, deps.adminToken)];
   for (const router of openRouters) koa.use(router.routes()).use(router.allowedMethods());
 
@@ -116,7 +119,9 @@ export async function createApp(deps: AppDeps): Promise<PluginApp> {
     formatterRoutes(services),
   ];
   koa.use(async (ctx, next) => {
-    if (ctx.path.startsWith('/api/') || ctx.path.startsWith('/downlink/')) return admin(ctx, next);
+    // Lowercased: the routers match paths case-insensitively, so /API/... must not slip past.
+    const path = ctx.path.toLowerCase();
+    if (path.startsWith('/api/') || path.startsWith('/downlink/')) return admin(ctx, next);
     return next();
   });
   for (const router of adminRouters) koa.use(router.routes()).use(router.allowedMethods());

@@ -1,0 +1,128 @@
+/**
+ * Shapes of the plugin API as the UI uses them. Settings, enums and the formatter contract come
+ * from the server's own modules (type-only or constant-only imports), so there is one source.
+ */
+import type { FormatterError, LogEntry } from '../../../formatters/contract.js';
+import type { FormatterTemplate } from '../../../formatters/templates.js';
+import type { WebhookSetup } from '../../networks/tts/webhook-template.js';
+import type { ProfileSettings } from '../../schemas/profile.js';
+import type { EventCategory, MessageDetail, MessageStatus, Severity, TtsIds } from '../../store/records.js';
+import type { JsonSchema } from '../schema/json-schema.js';
+
+export type { EventCategory, FormatterError, FormatterTemplate, MessageStatus, ProfileSettings, Severity, WebhookSetup };
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type JsonObject = { [key: string]: Json };
+
+export interface Profile extends ProfileSettings {
+  app_id: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface Device {
+  id: string;
+  app_id: string;
+  tts: TtsIds;
+  asset_type: string | null;
+  asset_group: string | null;
+  bucket_id: string | null;
+  connection_timeout_min: number;
+  created_at: string;
+  last_seen_at: string | null;
+  connected: boolean;
+  properties: { downlink: Json } & { [name: string]: Json };
+  downlink_ready: boolean;
+}
+
+export interface DownlinkMessage {
+  message_id: string;
+  name: string | null;
+  message: Json;
+  status: MessageStatus;
+  detail: MessageDetail;
+  error?: { code: string; message: string };
+  f_port: number | null;
+  confirmed: boolean;
+  priority: string;
+  attempts: number;
+  created_time: string | null;
+  finished_time: string | null;
+  tts_request: JsonObject | null;
+}
+
+export interface MessagePage {
+  device_id: string;
+  total: number;
+  messages: DownlinkMessage[];
+}
+
+export interface Bucket {
+  id: string;
+  device_id: string;
+  app_id: string;
+  created_at: string;
+  rows: number;
+  last_ts: string | null;
+}
+
+export interface BucketRow {
+  ts: string;
+  data: JsonObject;
+}
+
+export interface DeadLetter {
+  id: number;
+  app_id: string;
+  device_id: string;
+  reason: string;
+  error: JsonObject;
+  created_at: string;
+  replayed_at: string | null;
+  body: JsonObject;
+}
+
+export interface PluginEvent {
+  id: number;
+  ts: string;
+  app_id: string | null;
+  device_id: string | null;
+  category: EventCategory;
+  severity: Severity;
+  title: string;
+  details: JsonObject;
+}
+
+export interface EventFilters {
+  app_id?: string;
+  device_id?: string;
+  category?: EventCategory;
+  severity?: Severity;
+}
+
+export interface FormatterTestRequest {
+  app_id: string;
+  direction: 'uplink' | 'downlink';
+  formatter: ProfileSettings['formatter'];
+  input: Json;
+  f_port?: number;
+}
+
+export interface FormatterTestResult {
+  ok: boolean;
+  output: Json;
+  logs: LogEntry[];
+  warnings: string[];
+  errors: FormatterError[];
+  duration_ms: number;
+  tts_request?: JsonObject;
+}
+
+/** The part of /manifest.json the UI reads. */
+export interface Manifest {
+  name: string;
+  version: string;
+  ui: { title: string };
+  settings: { scope: string; schema: JsonSchema };
+}
+

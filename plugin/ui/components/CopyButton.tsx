@@ -1,0 +1,20 @@
+import { useState } from 'preact/hooks';
+
+/** Copies text; says so for a moment. The label names what is copied (several per screen). */
+export function CopyButton({ text, label, small = true }: { text: string; label: string; small?: boolean }) {
+  const [state, setState] = useState<'idle' | 'copied' | 'failed'>('idle');
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(text);
+      setState('copied');
+    } catch {
+      setState('failed');
+    }
+    setTimeout(() => setState('idle'), 1600);
+  };
+  return (
+    <button type="button" class={small ? 'btn btn-small' : 'btn'} aria-label={label} onClick={copy}>
+      {state === 'copied' ? 'Copied' : state === 'failed' ? 'Copy failed' : 'Copy'}
+    </button>
+  );
+}

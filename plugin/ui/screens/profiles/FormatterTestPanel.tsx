@@ -1,0 +1,181 @@
+import { useState } from 'preact/hooks';
+import { asApiError, type ApiError } from '../../api/errors.js';
+import type { FormatterError, FormatterTestResult, Json, ProfileSettings } from '../../api/types.js';
+import { Badge } from '../../components/Badge.js';
+import { CodeEditor } from '../../components/CodeEditor.js';
+import { ErrorNote } from '../../components/ErrorNote.js';
+import { JsonBlock } from '../../components/JsonBlock.js';
+import { SchemaField } from '../../components/SchemaField.js';
+import { useApp } from '../../lib/app-context.js';
+import { prettyJson } from '../../lib/format.js';
+import { problemOf, type JsonSchema } from '../../schema/json-schema.js';
+import { SAMPLE_DOWNLINK, SAMPLE_UPLINK } from './samples.js';
+
+type Direction = 'uplink' | 'downlink';
+
+interface Props {
+  appId: string;
+  /** The editor's (unsaved) formatter: the test runs what you see. */
+  formatter: ProfileSettings['formatter'];
+  fPortSchema: JsonSchema;
+  onErrors(errors: FormatterError[]): void;
+  onReveal(line: number, column?: number): void;
+}
+
+/** The formatter test tool: same sandbox and limits as production, nothing stored. */
+export function FormatterTestPanel({ appId, formatter, fPortSchema, onErrors, onReveal }: Props) {
+  const { api } = useApp();
+  const [input, setInput] = useState(() => prettyJson(SAMPLE_UPLINK));
+  const [inputProblem, setInputProblem] = useState<string | null>(null);
+  const [fPort, setFPort] = useState<Json>(null);
+  const [running, setRunning] = useState<Direction | null>(null);
+  const [result, setResult] = useState<{ direction: Direction; answer: FormatterTestResult } | null>(null);
+  const [requestError, setRequestError] = useState<ApiError | null>(null);
+
+  const run = async (direction: Direction) => {
+    if (direction === 'downlink' && problemOf(fPortSchema, fPort)) return;
+    let parsed: Json;
+    try {
+      parsed = JSON.parse(input) as Json;
+    } catch (err) {
+      setInputProblem(`Test input is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
+      return;
+    }
+    setInputProblem(null);
+    setRunning(direction);
+    setRequestError(null);
+    try {
+      const answer = await api.testFormatter({
+        app_id: appId,
+        direction,
+        formatter,
+        input: parsed,
+        ...(direction === 'downlink' && typeof fPort === 'number' ? { f_port: fPort } : {}),
+      });
+      setResult({ direction, answer });
+      onErrors(answer.errors);
+    } catch (err) {
+      setResult(null);
+      setRequestError(asApiError(err));
+      onErrors([]);
+    } finally {
+      setRunning(null);
+    }
+  };
+
+  return (
+    <section class="card test-panel" aria-labelledby="test-title">
+      <header class="card-header">
+        <h2 id="test-title">Test</h2>
+        <p class="hint">Runs the script in the editor, saved or not, in the production sandbox. Nothing is stored.</p>
+      </header>
+      <div class="test-grid">
+        <div class="test-input">
+          <div class="test-input-head">
+            <span class="field-label">
+              Test input
+            </span>
+            <div class="button-row">
+              <button type="button" class="btn btn-small" onClick={() => setInput(prettyJson(SAMPLE_UPLINK))}>
+                Sample uplink
+              </button>
+              <button type="button" class="btn btn-small" onClick={() => setInput(prettyJson(SAMPLE_DOWNLINK))}>
+                Sample downlink
+              </button>
+            </div>
+          </div>
+          <p class="hint">Uplink: a TTS uplink webhook body, or {'{frm_payload | bytes, f_port}'}. Downlink: the JSON payload you would send.</p>
+          <CodeEditor value={input} onChange={setInput} language="json" label="Test input" size="short" />
+          {inputProblem && (
+            <p class="field-error" role="alert">
+              {inputProblem}
+            </p>
+          )}
+          <div class="fields fields-inline">
+            <SchemaField
+              name="f_port"
+              schema={{ ...fPortSchema, description: 'Downlink test only; empty uses the profile default.' }}
+              value={fPort}
+              onChange={setFPort}
+              problem={problemOf(fPortSchema, fPort) ?? undefined}
+              idPrefix="test"
+            />
+          </div>
+          <div class="button-row">
+            <button type="button" class="btn btn-primary" disabled={running !== null} onClick={() => run('uplink')}>
+              {running === 'uplink' ? 'Running…' : 'Run uplink test'}
+            </button>
+            <button type="button" class="btn btn-primary" disabled={running !== null} onClick={() => run('downlink')}>
+              {running === 'downlink' ? 'Running…' : 'Run downlink test'}
+            </button>
+          </div>
+        </div>
+        <section class="test-result" role="region" aria-label="Test result" aria-live="polite" aria-busy={running !== null}>
+          {requestError && <ErrorNote error={requestError} prefix="The test did not run" />}
+          {!result && !requestError && <p class="muted">Run a test to see the output, console logs, warnings and errors.</p>}
+          {result && <TestResult {...result} onReveal={onReveal} />}
+        </section>
+      </div>
+    </section>
+  );
+}
+
+function TestResult({ direction, answer, onReveal }: { direction: Direction; answer: FormatterTestResult; onReveal(line: number, column?: number): void }) {
+  return (
+    <>
+      <div class="result-head">
+        <span class="result-title">
+          {direction === 'uplink' ? 'Uplink' : 'Downlink'} test <Badge tone={answer.ok ? 'ok' : 'error'}>{answer.ok ? 'passed' : 'failed'}</Badge>
+        </span>
+        <span class="muted">{answer.duration_ms} ms</span>
+      </div>
+      {answer.errors.map(({ kind, message, line, column }, i) => (
+        <div class="error-note" key={i}>
+          <strong>{kind} error: </strong>
+          {message}
+          {line !== undefined && (
+            <button type="button" class="link" onClick={() => onReveal(line, column)}>
+              line {line}
+              {column !== undefined ? `:${column}` : ''}
+            </button>
+          )}
+        </div>
+      ))}
+      {answer.warnings.length > 0 && (
+        <>
+          <h3>Warnings</h3>
+          <ul class="warnings">
+            {answer.warnings.map((w, i) => (
+              <li key={i}>{w}</li>
+            ))}
+          </ul>
+        </>
+      )}
+      {answer.ok && (
+        <>
+          <h3>Output</h3>
+          <JsonBlock value={answer.output} label="Output" />
+        </>
+      )}
+      {answer.tts_request && (
+        <>
+          <h3>TTS downlink request</h3>
+          <JsonBlock value={answer.tts_request} label="TTS downlink request" />
+        </>
+      )}
+      <h3>Console</h3>
+      {answer.logs.length === 0 ? (
+        <p class="muted">No console output.</p>
+      ) : (
+        <ol class="console" aria-label="Console logs">
+          {answer.logs.map((l, i) => (
+            <li key={i} class={`log log-${l.level}`}>
+              <span class="log-level">{l.level}</span>
+              <span class="log-message">{l.message}</span>
+            </li>
+          ))}
+        </ol>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,255 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { asApiError, type ApiError } from '../../api/errors.js';
+import type { Profile, ProfileSettings } from '../../api/types.js';
+import { ErrorNote } from '../../components/ErrorNote.js';
+import { SchemaField } from '../../components/SchemaField.js';
+import { Tabs, type TabSpec } from '../../components/Tabs.js';
+import { useApp } from '../../lib/app-context.js';
+import { ago } from '../../lib/format.js';
+import { navigate, type ProfileTab } from '../../lib/router.js';
+import { useLoad } from '../../lib/use-load.js';
+import { isObject, problemsOf, type JsonSchema } from '../../schema/json-schema.js';
+import { AddProfileForm } from './AddProfileForm.js';
+import { PayloadProcessing, type ScriptProblem } from './PayloadProcessing.js';
+import { SettingsFields } from './SettingsFields.js';
+import { WebhookSettings } from './WebhookSettings.js';
+
+/** The profile every application without its own falls back to; it cannot be deleted. */
+const DEFAULT_APP = 'default';
+
+const TABS: TabSpec<ProfileTab>[] = [
+  { key: 'uplink', label: 'Uplink' },
+  { key: 'downlink', label: 'Downlink' },
+  { key: 'payload', label: 'Payload processing' },
+  { key: 'webhook', label: 'Webhook settings' },
+];
+
+type SaveState = { kind: 'idle' } | { kind: 'saving' } | { kind: 'saved' } | { kind: 'invalid'; count: number } | { kind: 'failed'; error: ApiError };
+
+/** The settings part of a profile view: the keys the settings schema defines. */
+function settingsOf(profile: Profile, schema: JsonSchema): ProfileSettings {
+  const keys = Object.keys(schema.properties ?? {});
+  return Object.fromEntries(keys.map((k) => [k, profile[k as keyof Profile]])) as unknown as ProfileSettings;
+}
+
+/** Server validation issues ({path, message}) by JSON pointer, to show next to their fields. */
+function serverProblems(state: SaveState): Record<string, string> {
+  if (state.kind !== 'failed' || !Array.isArray(state.error.details.errors)) return {};
+  const out: Record<string, string> = {};
+  for (const issue of state.error.details.errors) {
+    if (isObject(issue) && typeof issue.path === 'string') out[issue.path] = String(issue.message ?? 'is invalid');
+  }
+  return out;
+}
+
+export function ProfilesScreen({ appId, tab }: { appId: string | null; tab: ProfileTab }) {
+  const { api, manifest } = useApp();
+  const schema = manifest.settings.schema;
+  const sub = (key: string): JsonSchema => schema.properties?.[key] ?? {};
+  const profiles = useLoad(api.profiles, [api]);
+  const selected = appId ?? DEFAULT_APP;
+  const [drafts, setDrafts] = useState<Record<string, ProfileSettings>>({});
+  const [save, setSave] = useState<SaveState>({ kind: 'idle' });
+  const [scriptProblem, setScriptProblem] = useState<ScriptProblem | null>(null);
+  const [adding, setAdding] = useState(false);
+  const [deleting, setDeleting] = useState<'ask' | 'busy' | null>(null);
+  const [deleteError, setDeleteError] = useState<ApiError | null>(null);
+
+  // Ctrl/Cmd+S saves, as in an editor; the ref always holds this render's save.
+  const saveRef = useRef<() => void>(() => undefined);
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 's') {
+        e.preventDefault();
+        saveRef.current();
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
+
+  // Save and delete outcomes belong to the profile they were about.
+  useEffect(() => {
+    setSave({ kind: 'idle' });
+    setDeleting(null);
+    setDeleteError(null);
+  }, [selected]);
+
+  const go = (app: string, t: ProfileTab = tab) => navigate({ screen: 'profiles', appId: app, tab: t });
+
+  if (profiles.error) return <ErrorNote error={profiles.error} prefix="Profiles could not be loaded" />;
+  const list = profiles.data;
+  if (!list) return <p class="muted">Loading profiles…</p>;
+  const profile = list.find((p) => p.app_id === selected);
+
+  const saved = profile ? settingsOf(profile, schema) : null;
+  const draft = drafts[selected] ?? saved;
+  const dirty = draft !== null && JSON.stringify(draft) !== JSON.stringify(saved);
+  const problems = draft ? { ...problemsOf(schema, draft), ...serverProblems(save) } : {};
+
+  const update = (next: ProfileSettings) => {
+    setDrafts((d) => ({ ...d, [selected]: next }));
+    if (save.kind !== 'saving') setSave({ kind: 'idle' });
+  };
+
+  const onSave = async () => {
+    if (!draft || save.kind === 'saving') return;
+    const count = Object.keys(problemsOf(schema, draft)).length;
+    if (count) return setSave({ kind: 'invalid', count });
+    setSave({ kind: 'saving' });
+    try {
+      const updated = await api.saveProfile(selected, draft);
+      profiles.set(list.map((p) => (p.app_id === selected ? updated : p)));
+      setDrafts(({ [selected]: _saved, ...rest }) => rest);
+      setScriptProblem(null);
+      setSave({ kind: 'saved' });
+    } catch (err) {
+      const error = asApiError(err);
+      if (error.code === 'formatter_invalid') {
+        const { line, column } = error.details;
+        setScriptProblem({
+          script: draft.formatter.script,
+          message: error.message.replace(/^formatter:\s*/, ''),
+          ...(typeof line === 'number' ? { line } : {}),
+          ...(typeof column === 'number' ? { column } : {}),
+        });
+      }
+      setSave({ kind: 'failed', error });
+    }
+  };
+
+  saveRef.current = () => void onSave();
+
+  const onDelete = async () => {
+    setDeleting('busy');
+    setDeleteError(null);
+    try {
+      await api.deleteProfile(selected);
+      profiles.set(list.filter((p) => p.app_id !== selected));
+      setDeleting(null);
+      go(DEFAULT_APP);
+    } catch (err) {
+      setDeleteError(asApiError(err));
+      setDeleting('ask');
+    }
+  };
+
+  return (
+    <div class="page">
+      <header class="page-header">
+        <div>
+          <h1>Application profiles</h1>
+          <p class="lead">Settings {manifest.settings.scope}.</p>
+        </div>
+      </header>
+
+      <div class="card profile-bar">
+        <div class="profile-pick">
+          <label class="field-label" for="profile-select">
+            Application
+          </label>
+          <select id="profile-select" value={selected} onChange={(e) => go(e.currentTarget.value)}>
+            {list.map((p) => (
+              <option key={p.app_id} value={p.app_id}>
+                {p.app_id === DEFAULT_APP ? 'Default (all other applications)' : p.app_id}
+                {drafts[p.app_id] && JSON.stringify(drafts[p.app_id]) !== JSON.stringify(settingsOf(p, schema)) ? ' (unsaved)' : ''}
+              </option>
+            ))}
+          </select>
+        </div>
+        {draft && (
+          <div class="profile-enabled">
+            <SchemaField name="enabled" schema={sub('enabled')} value={draft.enabled} onChange={(v) => update({ ...draft, enabled: v === true })} idPrefix="profile" />
+          </div>
+        )}
+        <div class="button-row profile-actions">
+          <button type="button" class="btn" onClick={() => setAdding(!adding)} aria-expanded={adding}>
+            Add application
+          </button>
+          {selected !== DEFAULT_APP && profile && deleting === null && (
+            <button type="button" class="btn btn-danger-outline" onClick={() => setDeleting('ask')}>
+              Delete profile
+            </button>
+          )}
+        </div>
+        {deleting !== null && (
+          <div class="confirm-row" role="group" aria-label="Confirm deletion">
+            <span>
+              Delete the profile of <strong>{selected}</strong>? Its messages then use the Default profile.
+            </span>
+            <button type="button" class="btn btn-danger" disabled={deleting === 'busy'} onClick={onDelete}>
+              {deleting === 'busy' ? 'Deleting…' : 'Delete'}
+            </button>
+            <button type="button" class="btn" onClick={() => setDeleting(null)}>
+              Cancel
+            </button>
+            <ErrorNote error={deleteError} prefix="Not deleted" />
+          </div>
+        )}
+      </div>
+
+      {adding && (
+        <AddProfileForm
+          existing={list.map((p) => p.app_id)}
+          onCancel={() => setAdding(false)}
+          onCreated={(created) => {
+            profiles.set([...list, created]);
+            setAdding(false);
+            go(created.app_id, 'uplink');
+          }}
+        />
+      )}
+
+      {!profile || !draft ? (
+        <div class="card empty">
+          <p>
+            There is no profile for <strong>{selected}</strong>; its messages use the Default profile.
+          </p>
+          <button type="button" class="btn" onClick={() => go(DEFAULT_APP)}>
+            Open Default
+          </button>
+        </div>
+      ) : (
+        <>
+          <Tabs label="Profile settings" tabs={TABS} active={tab} onSelect={(t) => go(selected, t)}>
+            {tab === 'uplink' && (
+              <section class="card">
+                <SettingsFields schema={sub('uplink')} value={draft.uplink} path="/uplink" problems={problems} onChange={(v) => update({ ...draft, uplink: v as ProfileSettings['uplink'] })} />
+              </section>
+            )}
+            {tab === 'downlink' && (
+              <section class="card">
+                <SettingsFields schema={sub('downlink')} value={draft.downlink} path="/downlink" problems={problems} onChange={(v) => update({ ...draft, downlink: v as ProfileSettings['downlink'] })} />
+              </section>
+            )}
+            {tab === 'payload' && (
+              <PayloadProcessing
+                appId={selected}
+                schema={sub('formatter')}
+                fPortSchema={sub('downlink').properties?.f_port ?? {}}
+                value={draft.formatter}
+                problems={problems}
+                saveProblem={scriptProblem}
+                onChange={(formatter) => update({ ...draft, formatter })}
+              />
+            )}
+            {tab === 'webhook' && <WebhookSettings appId={selected} />}
+          </Tabs>
+
+          <div class="save-bar" role="group" aria-label="Save profile">
+            <div class="save-status" role="status">
+              {save.kind === 'saving' && 'Saving…'}
+              {save.kind === 'saved' && !dirty && 'Saved.'}
+              {save.kind === 'invalid' && <span class="text-error">Not saved: {save.count === 1 ? 'one field needs' : `${save.count} fields need`} a fix (marked in red).</span>}
+              {save.kind === 'idle' && (dirty ? <span class="text-warn">Unsaved changes</span> : <span class="muted">Last saved {ago(profile.updated_at)}</span>)}
+            </div>
+            {save.kind === 'failed' && <ErrorNote error={save.error} prefix="Not saved" />}
+            <button type="button" class="btn btn-primary" onClick={onSave} disabled={save.kind === 'saving'} title="Save (Ctrl+S)">
+              Save
+            </button>
+          </div>
+        </>
+      )}
+    </div>
+  );
+}
