@@ -1,0 +1,99 @@
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** Messages between bench/run.ts (parent) and a server child (bench/server-*.ts). */
+export type ChildMessage =
+  | { type: 'listening'; port: number }
+  | {
+      type: 'memory';
+      /** Peak RSS of this process (VmHWM; getrusage's maxRSS on Linux carries the parent's over fork+exec). */
+      peakRssKb: number;
+      rssBytes: number;
+      heapUsedBytes: number;
+      externalBytes: number;
+      /** process.cpuUsage(), user + system, microseconds. */
+      cpuUs: number;
+      stats: Record<string, number>;
+    }
+  | { type: 'failed'; message: string };
+
+export type ParentMessage = { type: 'memory' } | { type: 'stop' };
+
+/**
+ * Peak resident set size in KB. Linux's ru_maxrss survives execve, so a child spawned by a big
+ * parent would report the parent's size: read this process's own high-water mark instead.
+ */
+function peakRssKb(): number {
+  try {
+    const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]);
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS;
+}
+
+function send(message: ChildMessage): void {
+  if (process.send) process.send(message);
+}
+
+/**
+ * Child side: reports the port once listening, answers memory requests, stops on request (a normal
+ * exit, so `--cpu-prof` writes its profile) and dies with the parent (IPC channel closed).
+ */
+export function serveChild(server: Server, stop: () => Promise<void>, stats: () => Record<string, number> = () => ({})): void {
+  let stopping = false;
+  const exit = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    // Bounded: a stuck close must not keep the bench waiting (the parent kills after a grace period too).
+    setTimeout(() => process.exit(code), 5000).unref();
+    try {
+      server.closeAllConnections();
+      await new Promise<void>((done) => server.close(() => done()));
+      await stop();
+    } catch (err) {
+      process.stderr.write(`stop failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+    }
+    process.exit(code);
+  };
+  process.on('message', (raw: unknown) => {
+    const message = raw as ParentMessage;
+    if (message.type === 'memory') {
+      const mem = process.memoryUsage();
+      const cpu = process.cpuUsage();
+      send({
+        type: 'memory',
+        peakRssKb: peakRssKb(),
+        rssBytes: mem.rss,
+        heapUsedBytes: mem.heapUsed,
+        externalBytes: mem.external,
+        cpuUs: cpu.user + cpu.system,
+        stats: stats(),
+      });
+    } else if (message.type === 'stop') {
+      void exit(0);
+    }
+  });
+  process.on('disconnect', () => void exit(1));
+  process.on('SIGTERM', () => void exit(0));
+  const report = () => send({ type: 'listening', port: (server.address() as AddressInfo).port });
+  if (server.listening) report();
+  else server.once('listening', report);
+}
+
+/** Child side: a start-up failure goes to the parent and ends the child. */
+export function failChild(err: unknown): void {
+  const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
+  process.stderr.write(`${message}\n`);
+  process.exitCode = 1;
+  setTimeout(() => process.exit(1), 1000).unref();
+  if (process.send) process.send({ type: 'failed', message } satisfies ChildMessage, () => process.exit(1));
+  else process.exit(1);
+}
+
+export function envNumber(name: string, fallback: number): number {
+  const raw = process.env[name];
+  return raw !== undefined && /^\d+$/.test(raw) ? Number(raw) : fallback;
+}

@@ -1,0 +1,86 @@
+import Database from 'better-sqlite3';
+import { SqliteStore } from '../plugin/store/sqlite-store.js';
+import { benchDevice, downlinkHeaders, payloadOf, SESSION_KEY_ID } from './uplinks.js';
+
+export interface PrepopulateOptions {
+  file: string;
+  appId: string;
+  devices: number;
+  /** Bucket rows in all, spread evenly over the devices (with their uplink dedupe keys). */
+  rows: number;
+}
+
+export interface PrepopulateResult {
+  devices: number;
+  rows: number;
+  seconds: number;
+}
+
+const JOIN_EUI = '0000000000000000';
+const DEV_ADDR = '260B1E42';
+
+/**
+ * Writes what the plugin would have after `rows` uplinks from `devices` auto-provisioned devices
+ * (profile defaults: device id = bucket id = DevEUI): devices, their properties and downlink
+ * credentials, buckets, bucket rows and uplink dedupe keys. The schema comes from SqliteStore
+ * itself (opened once and closed); the rows go in with prepared statements in one transaction,
+ * before the plugin opens the file.
+ */
+export async function prepopulate(o: PrepopulateOptions): Promise<PrepopulateResult> {
+  const started = performance.now();
+  const schema = new SqliteStore({ file: o.file, eventCap: 100_000, now: () => new Date() });
+  await schema.close();
+
+  const db = new Database(o.file);
+  try {
+    // Bulk load: no journal, no fsync, big cache; back to WAL (what SqliteStore uses) at the end.
+    db.pragma('journal_mode = OFF');
+    db.pragma('synchronous = OFF');
+    db.pragma('cache_size = -262144');
+    const insertDevice = db.prepare(
+      `INSERT INTO devices (id, app_id, tts, asset_type, asset_group, connection_timeout_min, bucket_id, created_at, last_seen_at)
+       VALUES (?, ?, ?, NULL, NULL, 10, ?, ?, ?)`,
+    );
+    const insertProp = db.prepare('INSERT INTO device_properties (device_id, name, value, updated_at) VALUES (?, ?, ?, ?)');
+    const insertCreds = db.prepare(
+      'INSERT INTO device_credentials (device_id, api_key, push_url, replace_url, updated_at) VALUES (?, ?, ?, ?, ?)',
+    );
+    const insertBucket = db.prepare('INSERT INTO buckets (id, device_id, app_id, created_at) VALUES (?, ?, ?, ?)');
+    const insertRow = db.prepare('INSERT INTO bucket_rows (bucket_id, ts, data) VALUES (?, ?, ?)');
+    const insertKey = db.prepare('INSERT INTO uplink_keys (device_id, session_key_id, f_cnt) VALUES (?, ?, ?)');
+
+    const endMs = Date.parse('2025-04-16T11:00:00Z');
+    const periodMs = 15 * 60_000;
+    const perDevice = Math.floor(o.rows / o.devices);
+    const extra = o.rows - perDevice * o.devices;
+    const createdAt = new Date(endMs - (perDevice + 2) * periodMs).toISOString();
+
+    db.transaction(() => {
+      for (let i = 0; i < o.devices; i++) {
+        const d = benchDevice(i, o.appId);
+        const id = d.devEui;
+        const rows = perDevice + (i < extra ? 1 : 0);
+        const lastSeen = new Date(endMs).toISOString();
+        const ids = { device_id: d.ttsDeviceId, application_id: o.appId, dev_eui: d.devEui, join_eui: JOIN_EUI, dev_addr: DEV_ADDR };
+        insertDevice.run(id, o.appId, JSON.stringify(ids), id, createdAt, rows > 0 ? lastSeen : null);
+        insertProp.run(id, 'downlink', '{}', createdAt);
+        if (rows > 0) {
+          insertProp.run(id, 'device', JSON.stringify({ ...ids, f_port: 2, f_cnt: rows - 1, last_seen: lastSeen }), lastSeen);
+          const h = downlinkHeaders(d);
+          insertCreds.run(id, h['X-Downlink-Apikey'], h['X-Downlink-Push'], h['X-Downlink-Replace'], lastSeen);
+        }
+        insertBucket.run(id, id, o.appId, createdAt);
+        const payload = Buffer.from(payloadOf(i), 'base64');
+        const data = `{"temperature":${payload.readInt16BE(0) / 100},"humidity":${payload.readUInt16BE(2) / 100},"port":2,"variant":0}`;
+        for (let k = 0; k < rows; k++) {
+          insertRow.run(id, endMs - (rows - 1 - k) * periodMs, data);
+          insertKey.run(id, SESSION_KEY_ID, k);
+        }
+      }
+    })();
+    db.pragma('journal_mode = WAL');
+  } finally {
+    db.close();
+  }
+  return { devices: o.devices, rows: o.rows, seconds: (performance.now() - started) / 1000 };
+}

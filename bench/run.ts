@@ -1,0 +1,538 @@
+/**
+ * End-to-end benchmark: bare Koa (same JSON body parser) against the whole plugin pipeline, driven
+ * by autocannon with realistic TTS uplinks; scale rows (1k vs 100k devices + 1M bucket rows), RSS
+ * with 100 application isolates, and a CPU profile of the plugin under load.
+ *
+ *   npm run bench            full run (~2 min)
+ *   npm run bench -- --quick smoke run (short durations)
+ *
+ * Every server runs in its own child process (its RSS and event loop are its own); autocannon runs
+ * here. Servers are measured one at a time (2-core machine). Writes bench/results.json.
+ */
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { killAllChildren, ServerChild, type MemoryReport } from './children.js';
+import { summarizeProfile, type ProfileSummary } from './cpuprofile.js';
+import { loadFailed, runLoad, summarize, type LoadFigures, type LoadRound } from './load.js';
+import { prepopulate, type PrepopulateResult } from './prepopulate.js';
+import {
+  benchDevice,
+  bodyTemplates,
+  FIRST_BENCH_FCNT,
+  projectRoot,
+  thingerScript,
+  WEBHOOK_PATH,
+  type BenchDevice,
+  type BodyTemplate,
+} from './uplinks.js';
+
+// ---- settings
+
+const argv = new Set(process.argv.slice(2));
+for (const arg of argv) {
+  if (!['--quick', '--no-profile', '--keep-data'].includes(arg)) {
+    process.stderr.write(`unknown argument ${arg}\nusage: npm run bench [-- --quick] [--no-profile] [--keep-data]\n`);
+    process.exit(64);
+  }
+}
+const QUICK = argv.has('--quick');
+const PROFILE = !argv.has('--no-profile');
+const KEEP_DATA = argv.has('--keep-data');
+
+const CONNECTIONS = 50;
+const DURATION_SEC = QUICK ? 3 : 10;
+const WARMUP_SEC = QUICK ? 1 : 2;
+/** Measured rounds per server in the comparison; servers take turns, which evens out drift. */
+const ROUNDS = QUICK ? 1 : 2;
+const LOAD_DEVICES = 1_000;
+const SMALL = { devices: 1_000, rows: 10_000 };
+const BIG = { devices: 100_000, rows: 1_000_000 };
+const APPS = 100;
+/** Longest wait before a measured round for other processes to calm down. */
+const QUIET_WAIT_MS = QUICK ? 1_000 : 4_000;
+/** The bench ends itself after this, whatever happens (npm's build comes on top). */
+const TIME_LIMIT_MS = QUICK ? 50_000 : 210_000;
+
+const TARGETS = {
+  ratio: 0.5,
+  p99Ms: 10,
+  rssMb: 250,
+  scaleDrop: 0.1,
+};
+
+const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
+const APP_ID = 'bench-app';
+const here = dirname(fileURLToPath(import.meta.url));
+const root = projectRoot();
+
+// ---- helpers
+
+const started = performance.now();
+const elapsed = () => `${((performance.now() - started) / 1000).toFixed(1)}s`;
+const log = (message: string) => process.stdout.write(`[${elapsed()}] ${message}\n`);
+
+const fCnt = { next: FIRST_BENCH_FCNT };
+
+/** Deterministic pseudo-random numbers (the device subset is the same on every run). */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Busy CPU time of the whole machine so far, ms (Linux /proc/stat; null elsewhere). */
+function machineBusyMs(): number | null {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0];
+    const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
+    return ((user + nice + system + irq + softirq + (steal || 0)) * 1000) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Waits (at most `maxMs`) until processes other than the bench use less than `limitPct` of a
+ * core: other sessions' test runs on this 2-core machine skew the figures badly.
+ */
+async function waitForQuiet(maxMs: number, limitPct = 25): Promise<number | null> {
+  const until = performance.now() + maxMs;
+  let other: number | null = null;
+  do {
+    const m0 = machineBusyMs();
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, 500));
+    const m1 = machineBusyMs();
+    if (m0 === null || m1 === null) return null;
+    const c = process.cpuUsage(c0);
+    other = Math.round(((m1 - m0 - (c.user + c.system) / 1000) / (performance.now() - t0)) * 100);
+    if (other < limitPct) return other;
+  } while (performance.now() < until);
+  return other;
+}
+
+/** `count` distinct devices out of `of` provisioned ones, in random order. */
+function deviceSubset(count: number, of: number, appId: string): BenchDevice[] {
+  const random = rng(of);
+  const picked = new Set<number>();
+  while (picked.size < Math.min(count, of)) picked.add(Math.floor(random() * of));
+  return [...picked].map((i) => benchDevice(i, appId));
+}
+
+async function api(server: ServerChild, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const res = await fetch(`${server.url}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await res.text();
+  let json: unknown = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    json = text;
+  }
+  return { status: res.status, json };
+}
+
+/** Creates the profile with its own Thinger-style formatter; returns its webhook token. */
+async function createProfile(server: ServerChild, appId: string, variant: number): Promise<string> {
+  const put = await api(server, 'PUT', `/api/profiles/${appId}`, {
+    formatter: { type: 'javascript', script: thingerScript(variant) },
+  });
+  if (put.status !== 201 && put.status !== 200) throw new Error(`PUT profile ${appId}: ${put.status} ${JSON.stringify(put.json)}`);
+  const hook = await api(server, 'GET', `/api/profiles/${appId}/webhook`);
+  const auth = (hook.json as { headers?: { Authorization?: string } } | null)?.headers?.Authorization;
+  if (hook.status !== 200 || !auth?.startsWith('Bearer ')) throw new Error(`GET webhook ${appId}: ${hook.status} ${JSON.stringify(hook.json)}`);
+  return auth.slice('Bearer '.length);
+}
+
+/** One uplink through fetch (used to load isolates), checked for `stored`. */
+async function sendOne(server: ServerChild, t: BodyTemplate): Promise<void> {
+  const res = await fetch(`${server.url}${WEBHOOK_PATH}`, {
+    method: 'POST',
+    headers: t.headers,
+    body: t.head + fCnt.next++ + t.tail,
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await res.text();
+  if (res.status !== 200 || !text.includes('"status":"stored"')) throw new Error(`uplink: ${res.status} ${text.slice(0, 300)}`);
+}
+
+function pluginEnv(dataDir: string): Record<string, string> {
+  return {
+    PLUGIN_DATA_DIR: dataDir,
+    PLUGIN_PORT: '0',
+    PLUGIN_HOST: '127.0.0.1',
+    PLUGIN_ADMIN_TOKEN: ADMIN_TOKEN,
+    PLUGIN_LOG_LEVEL: 'silent',
+    // Also keeps GET /api/profiles/<app>/webhook from using ctx.origin, which Koa 3 made the Origin header.
+    PLUGIN_PUBLIC_URL: 'https://bridge.example.com',
+  };
+}
+
+interface Target {
+  name: string;
+  measured: string;
+  met: boolean;
+}
+
+interface Measured {
+  round: LoadRound;
+  /** CPU the server child used during the round, % of one core. */
+  serverCpuPct: number;
+  /** CPU this process (autocannon) used during the round, % of one core. */
+  loaderCpuPct: number;
+  /** CPU used by every other process on the machine during the round, % of one core (null: unknown). */
+  otherCpuPct: number | null;
+  /** The round's window on CLOCK_MONOTONIC, microseconds (to cut the CPU profile to it). */
+  windowUs: [number, number];
+}
+
+interface Row {
+  name: string;
+  note: string;
+  figures: LoadFigures;
+  memory: MemoryReport;
+  serverCpuPct: number;
+  loaderCpuPct: number;
+  otherCpuPct: number | null;
+  /** Dead letters of a plugin row with uplinks not stored (reason and formatter error). */
+  deadLetters: unknown[];
+}
+
+interface ProfileReport extends ProfileSummary {
+  server: string;
+  file: string;
+}
+
+const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.length));
+const lpad = (s: string, n: number) => (s.length >= n ? s : ' '.repeat(n - s.length) + s);
+
+// ---- the run
+
+let tmpDir: string | null = null;
+const removeData = () => {
+  if (tmpDir && !KEEP_DATA) rmSync(tmpDir, { recursive: true, force: true });
+};
+
+async function main(): Promise<number> {
+  const tmp = mkdtempSync(join(tmpdir(), 'plugin-bench-'));
+  tmpDir = tmp;
+  const servers: ServerChild[] = [];
+  const start = async (name: string, file: string, env: Record<string, string>, nodeArgs: string[] = []) => {
+    const s = await ServerChild.start(name, join(here, file), env, nodeArgs);
+    servers.push(s);
+    return s;
+  };
+  const rounds = new Map<ServerChild, Measured[]>();
+  /** Warm-up (first time), then one measured round; CPU use of the server and of autocannon alongside. */
+  const measure = async (server: ServerChild, templates: BodyTemplate[], warmup: boolean): Promise<Measured> => {
+    if (warmup) await runLoad({ url: server.url, connections: CONNECTIONS, durationSec: WARMUP_SEC, templates, fCnt });
+    const quiet = await waitForQuiet(QUIET_WAIT_MS);
+    if (quiet !== null && quiet >= 25) log(`  (machine still busy: other processes use ${quiet}% CPU; measuring anyway)`);
+    const before = await server.memory();
+    const machineBefore = machineBusyMs();
+    const loaderBefore = process.cpuUsage();
+    const t0 = performance.now();
+    const windowStart = Number(process.hrtime.bigint() / 1000n);
+    const round = await runLoad({ url: server.url, connections: CONNECTIONS, durationSec: DURATION_SEC, templates, fCnt });
+    const windowEnd = Number(process.hrtime.bigint() / 1000n);
+    const wallMs = performance.now() - t0;
+    const loader = process.cpuUsage(loaderBefore);
+    const machineAfter = machineBusyMs();
+    const after = await server.memory();
+    const serverCpuPct = Math.round(((after.cpuMs - before.cpuMs) / wallMs) * 100);
+    const loaderCpuPct = Math.round(((loader.user + loader.system) / 1000 / wallMs) * 100);
+    const m: Measured = {
+      round,
+      serverCpuPct,
+      loaderCpuPct,
+      otherCpuPct:
+        machineBefore === null || machineAfter === null
+          ? null
+          : Math.max(0, Math.round(((machineAfter - machineBefore) / wallMs) * 100) - serverCpuPct - loaderCpuPct),
+      windowUs: [windowStart, windowEnd],
+    };
+    rounds.set(server, [...(rounds.get(server) ?? []), m]);
+    const f = summarize([round]);
+    log(
+      `  ${pad(server.name, 18)} ${lpad(String(f.rps), 6)} req/s  p50 ${f.p50Ms} ms  p99 ${f.p99Ms} ms  (CPU: server ${m.serverCpuPct}%, autocannon ${m.loaderCpuPct}%, other processes ${m.otherCpuPct ?? '?'}%)` +
+        (loadFailed(f) ? `  ERRORS: ${JSON.stringify(f.statusCodes)} errors=${f.errors} notStored=${f.notStored} ${f.samples.join(' | ')}` : ''),
+    );
+    return m;
+  };
+  const rowOf = async (server: ServerChild, note: string, plugin = true): Promise<Row> => {
+    const measured = rounds.get(server) ?? [];
+    const avg = (f: (m: Measured) => number) => Math.round(measured.reduce((n, m) => n + f(m), 0) / Math.max(1, measured.length));
+    const figures = summarize(measured.map((m) => m.round));
+    // Why uplinks were not stored: the plugin keeps them as dead letters with the error.
+    let deadLetters: unknown[] = [];
+    if (plugin && figures.notStored > 0) {
+      const list = await api(server, 'GET', '/api/dead-letters?limit=5').catch(() => null);
+      const items = (list?.json as { items?: { reason: string; error: unknown; device_id: string; created_at: string }[] } | null)?.items ?? [];
+      deadLetters = items.map((d) => ({ reason: d.reason, error: d.error, device_id: d.device_id, created_at: d.created_at }));
+    }
+    return {
+      deadLetters,
+      name: server.name,
+      note,
+      figures,
+      memory: await server.memory(),
+      serverCpuPct: avg((m) => m.serverCpuPct),
+      loaderCpuPct: avg((m) => m.loaderCpuPct),
+      otherCpuPct: measured.some((m) => m.otherCpuPct === null) ? null : avg((m) => m.otherCpuPct ?? 0),
+    };
+  };
+
+  const prepared: Record<string, PrepopulateResult> = {};
+  const profiles: ProfileReport[] = [];
+  const rows: Row[] = [];
+  let isolateIdle: MemoryReport | null = null;
+  try {
+    log(`bench: ${QUICK ? 'quick' : 'full'} run, ${CONNECTIONS} connections, ${DURATION_SEC} s x ${ROUNDS} round(s) per server, ${WARMUP_SEC} s warm-up; data in ${tmp}`);
+
+    // Data dirs first (the big one takes seconds), before any server runs.
+    const smallDir = join(tmp, 'plugin-1k');
+    const bigDir = join(tmp, 'plugin-100k');
+    mkdirSync(smallDir);
+    mkdirSync(bigDir);
+    prepared.small = await prepopulate({ file: join(smallDir, 'plugin.db'), appId: APP_ID, ...SMALL });
+    log(`pre-populated ${SMALL.devices} devices / ${SMALL.rows} bucket rows in ${prepared.small.seconds.toFixed(1)} s`);
+    prepared.big = await prepopulate({ file: join(bigDir, 'plugin.db'), appId: APP_ID, ...BIG });
+    log(`pre-populated ${BIG.devices} devices / ${BIG.rows} bucket rows in ${prepared.big.seconds.toFixed(1)} s`);
+
+    const bare = await start('bare-koa', 'server-bare.js', { BENCH_PORT: '0' });
+    const small = await start('plugin-1k', 'server-plugin.js', pluginEnv(smallDir));
+    const big = await start('plugin-100k', 'server-plugin.js', pluginEnv(bigDir));
+    const smallToken = await createProfile(small, APP_ID, 0);
+    const bigToken = await createProfile(big, APP_ID, 0);
+    const loadDevices = Array.from({ length: LOAD_DEVICES }, (_, i) => benchDevice(i, APP_ID));
+    const bareTemplates = bodyTemplates(loadDevices, () => 'bare-koa-ignores-the-token');
+    const smallTemplates = bodyTemplates(loadDevices, () => smallToken);
+    const bigTemplates = bodyTemplates(deviceSubset(LOAD_DEVICES, BIG.devices, APP_ID), () => bigToken);
+    const plan: [ServerChild, BodyTemplate[]][] = [
+      [bare, bareTemplates],
+      [small, smallTemplates],
+      [big, bigTemplates],
+    ];
+    for (let round = 0; round < ROUNDS; round++) {
+      log(`round ${round + 1}/${ROUNDS}`);
+      for (const [server, templates] of plan) await measure(server, templates, round === 0);
+    }
+    rows.push(await rowOf(bare, 'same body parser, answers 200', false));
+    rows.push(await rowOf(small, `${SMALL.devices} devices, ${SMALL.rows} rows`));
+    rows.push(await rowOf(big, `${BIG.devices} devices, ${BIG.rows} rows, uplinks from ${LOAD_DEVICES} of them`));
+    for (const [server] of plan) await server.stop();
+
+    // 100 applications, each with its own formatter and so its own isolate.
+    log(`${APPS} applications with their own formatters`);
+    const appsDir = join(tmp, 'plugin-apps');
+    mkdirSync(appsDir);
+    const apps = await start(`plugin-${APPS}-apps`, 'server-plugin.js', pluginEnv(appsDir));
+    const tokens = new Map<string, string>();
+    const appIds = Array.from({ length: APPS }, (_, i) => `${APP_ID}-${String(i).padStart(3, '0')}`);
+    for (let i = 0; i < APPS; i++) tokens.set(appIds[i], await createProfile(apps, appIds[i], i + 1));
+    const perApp = Math.ceil(LOAD_DEVICES / APPS);
+    const appDevices = Array.from({ length: APPS * perApp }, (_, i) => benchDevice(i, appIds[i % APPS]));
+    const appTemplates = bodyTemplates(appDevices, (appId) => tokens.get(appId)!);
+    for (let i = 0; i < APPS; i++) await sendOne(apps, appTemplates[i]);
+    isolateIdle = await apps.memory();
+    log(`  ${isolateIdle.stats.isolates ?? '?'} isolates loaded: RSS ${isolateIdle.rssMb} MB (peak so far ${isolateIdle.peakRssMb} MB); now under load over all ${APPS} apps`);
+    await measure(apps, appTemplates, true);
+    rows.push(await rowOf(apps, `${APPS} profiles/isolates, uplinks over all apps`));
+    await apps.stop();
+
+    if (PROFILE) {
+      // The same data dirs again, each plugin restarted with --cpu-prof; only the measured window counts.
+      const targets: [string, string, BodyTemplate[]][] = [['1k', smallDir, smallTemplates]];
+      if (!QUICK) targets.push(['100k', bigDir, bigTemplates]);
+      for (const [label, dataDir, templates] of targets) {
+        log(`CPU profile of the plugin (${label}) under load (--cpu-prof; not in the figures above)`);
+        try {
+          const profDir = join(tmp, `cpu-prof-${label}`);
+          mkdirSync(profDir);
+          const prof = await start(`plugin-${label}-cpu-prof`, 'server-plugin.js', pluginEnv(dataDir), [
+            '--cpu-prof',
+            `--cpu-prof-dir=${profDir}`,
+          ]);
+          const token = await createProfile(prof, APP_ID, 0);
+          const m = await measure(prof, templates.map((t) => ({ ...t, headers: { ...t.headers, Authorization: `Bearer ${token}` } })), true);
+          await prof.stop();
+          const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
+          if (!file) throw new Error('the profiled plugin wrote no .cpuprofile');
+          // Kept for Chrome DevTools / speedscope, in dist/ (ignored by git).
+          const kept = join(here, `plugin-${label}.cpuprofile`);
+          copyFileSync(join(profDir, file), kept);
+          profiles.push({ server: prof.name, ...summarizeProfile(kept, root, 25, m.windowUs), file: relative(root, kept) });
+        } catch (err) {
+          // The figures above stand without a profile.
+          log(`  profiling failed: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+    }
+  } finally {
+    for (const s of servers) await s.stop(3000).catch(() => s.kill());
+    killAllChildren();
+    removeData();
+  }
+
+  // ---- figures, targets, report
+
+  const [bareRow, smallRow, bigRow, appsRow] = rows;
+  const ratio = smallRow.figures.rps / bareRow.figures.rps;
+  const scale = bigRow.figures.rps / smallRow.figures.rps;
+  const targets: Target[] = [
+    {
+      name: `plugin throughput >= ${TARGETS.ratio * 100}% of bare Koa`,
+      measured: `${(ratio * 100).toFixed(1)}% (${smallRow.figures.rps} vs ${bareRow.figures.rps} req/s)`,
+      met: ratio >= TARGETS.ratio,
+    },
+    {
+      name: `plugin p99 latency < ${TARGETS.p99Ms} ms`,
+      measured: `${smallRow.figures.p99Ms} ms`,
+      met: smallRow.figures.p99Ms < TARGETS.p99Ms,
+    },
+    {
+      name: `peak RSS < ${TARGETS.rssMb} MB with ${APPS} isolates`,
+      measured: `${appsRow.memory.peakRssMb} MB peak (${isolateIdle?.rssMb ?? '?'} MB once loaded, ${appsRow.memory.stats.isolates ?? '?'} isolates)`,
+      met: appsRow.memory.peakRssMb < TARGETS.rssMb && (appsRow.memory.stats.isolates ?? 0) >= APPS,
+    },
+    {
+      name: `100k devices + 1M rows within ${TARGETS.scaleDrop * 100}% of 1k devices`,
+      measured: `${((scale - 1) * 100).toFixed(1)}% (${bigRow.figures.rps} vs ${smallRow.figures.rps} req/s)`,
+      met: scale >= 1 - TARGETS.scaleDrop,
+    },
+  ];
+  const failedRows = rows.filter((r) => loadFailed(r.figures));
+
+  const header = `${pad('server', 18)}${lpad('req/s', 8)}${lpad('p50 ms', 8)}${lpad('p99 ms', 8)}${lpad('max ms', 8)}${lpad('peak RSS', 10)}${lpad('CPU', 6)}${lpad('other', 7)}${lpad('errors', 7)}  notes`;
+  const lines = [header, '-'.repeat(header.length + 40)];
+  for (const r of rows) {
+    const f = r.figures;
+    const errors = f.non2xx + f.errors + f.notStored;
+    lines.push(
+      `${pad(r.name, 18)}${lpad(String(f.rps), 8)}${lpad(f.p50Ms.toFixed(2), 8)}${lpad(f.p99Ms.toFixed(2), 8)}${lpad(f.maxMs.toFixed(1), 8)}${lpad(`${r.memory.peakRssMb} MB`, 10)}${lpad(`${r.serverCpuPct}%`, 6)}${lpad(r.otherCpuPct === null ? '?' : `${r.otherCpuPct}%`, 7)}${lpad(String(errors), 7)}  ${r.note}`,
+    );
+  }
+  lines.push('CPU = server process, % of one core; other = every other process on the machine during the rounds.');
+  const disturbed = rows.filter((r) => (r.otherCpuPct ?? 0) >= 20);
+  if (disturbed.length) {
+    lines.push(`WARNING: other processes were busy during ${disturbed.map((r) => r.name).join(', ')}: those figures are unreliable; run again on a quiet machine.`);
+  }
+  const loaderBound = rows.filter((r) => r.loaderCpuPct >= 90);
+  if (loaderBound.length) {
+    lines.push(`NOTE: autocannon used ${loaderBound.map((r) => `${r.loaderCpuPct}% (${r.name})`).join(', ')} of its core: those servers may be faster than measured.`);
+  }
+  lines.push('');
+  lines.push(`ratio plugin/bare (req/s): ${ratio.toFixed(3)}    100k/1k devices (req/s): ${scale.toFixed(3)}`);
+  if (isolateIdle) {
+    lines.push(
+      `RSS with ${APPS} isolates: ${isolateIdle.rssMb} MB once loaded (one uplink per app; main heap ${isolateIdle.heapUsedMb} MB), ` +
+        `${appsRow.memory.rssMb} MB after the load over all apps, peak ${appsRow.memory.peakRssMb} MB`,
+    );
+  }
+  lines.push('');
+  lines.push('targets:');
+  for (const t of targets) lines.push(`  [${t.met ? 'met' : 'NOT MET'}] ${pad(t.name, 50)} ${t.measured}`);
+
+  for (const profile of profiles) {
+    lines.push('');
+    lines.push(
+      `CPU profile ${profile.server}: ${profile.busyMs} ms busy of ${profile.totalMs} ms${profile.windowed ? ' (measured window only)' : ' (whole process)'}; self time, share of busy`,
+    );
+    lines.push('  by package / folder:');
+    for (const h of profile.groups.slice(0, 10)) lines.push(`    ${lpad(h.selfPct.toFixed(1), 5)}%  ${h.name}`);
+    lines.push('  by function:');
+    for (const h of profile.functions.slice(0, 15)) lines.push(`    ${lpad(h.selfPct.toFixed(1), 5)}%  ${h.name}`);
+    lines.push(`  (open ${profile.file} in Chrome DevTools or speedscope)`);
+  }
+
+  const results = {
+    date: new Date().toISOString(),
+    mode: QUICK ? 'quick' : 'full',
+    machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? '?', memoryMb: Math.round(totalmem() / 1024 / 1024), node: process.version },
+    settings: {
+      connections: CONNECTIONS,
+      durationSec: DURATION_SEC,
+      warmupSec: WARMUP_SEC,
+      rounds: ROUNDS,
+      loadDevices: LOAD_DEVICES,
+      small: SMALL,
+      big: BIG,
+      apps: APPS,
+    },
+    prepopulate: prepared,
+    rows: rows.map((r) => ({
+      name: r.name,
+      note: r.note,
+      ...r.figures,
+      memory: r.memory,
+      serverCpuPct: r.serverCpuPct,
+      loaderCpuPct: r.loaderCpuPct,
+      otherCpuPct: r.otherCpuPct,
+      deadLetters: r.deadLetters,
+    })),
+    ratio: Math.round(ratio * 1000) / 1000,
+    scale: Math.round(scale * 1000) / 1000,
+    isolatesIdle: isolateIdle,
+    targets,
+    failedRows: failedRows.map((r) => r.name),
+    profiles,
+    elapsedSec: Math.round((performance.now() - started) / 100) / 10,
+  };
+  writeFileSync(join(root, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+
+  process.stdout.write(`\n${lines.join('\n')}\n\n`);
+  if (failedRows.length) {
+    process.stdout.write(
+      `${'!'.repeat(72)}\nFAILED RUN: requests failed (non-2xx, errors, timeouts or not "stored") on: ${failedRows
+        .map(
+          (r) =>
+            `${r.name} ${JSON.stringify(r.figures.statusCodes)} errors=${r.figures.errors} notStored=${r.figures.notStored} ${r.figures.samples.join(' | ')}` +
+            (r.deadLetters.length ? ` dead letters: ${JSON.stringify(r.deadLetters)}` : ''),
+        )
+        .join('; ')}\n${'!'.repeat(72)}\n\n`,
+    );
+  }
+  process.stdout.write(`figures written to bench/results.json (${elapsed()})\n`);
+  process.stdout.write('formatter sandbox bench (part of the report): npm run bench:sandbox\n');
+  if (KEEP_DATA) process.stdout.write(`data kept in ${tmp}\n`);
+  return failedRows.length ? 1 : 0;
+}
+
+const watchdog = setTimeout(() => {
+  process.stderr.write(`\nbench: time limit (${TIME_LIMIT_MS / 1000} s) reached; killing the servers\n`);
+  killAllChildren();
+  removeData();
+  process.exit(2);
+}, TIME_LIMIT_MS);
+watchdog.unref();
+process.on('exit', () => killAllChildren());
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    killAllChildren();
+    process.exit(130);
+  });
+}
+
+main().then(
+  (code) => {
+    clearTimeout(watchdog);
+    process.exit(code);
+  },
+  (err: unknown) => {
+    process.stderr.write(`\nbench FAILED: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    killAllChildren();
+    process.exit(1);
+  },
+);

@@ -1,0 +1,112 @@
+/**
+ * Formatter sandbox benchmark: `npm run bench:sandbox`.
+ *
+ * Decodes per second of a typical 4-byte decoder through FormatterRuntime (isolated-vm) next to the
+ * same function in plain node:vm (no isolation: the unsafe baseline), the cost of a synchronous
+ * versus an asynchronous isolated-vm call, and RSS with 100 applications' isolates loaded.
+ * Each measurement runs for a bounded time; figures go to stdout.
+ */
+import vm from 'node:vm';
+import ivm from 'isolated-vm';
+import type { FormatterSpec, UplinkCall } from '../formatters/contract.js';
+import { templateScript } from '../formatters/templates.js';
+import { FormatterRuntime } from '../sandbox/runtime.js';
+
+const RUN_MS = 800;
+const WARMUP_MS = 200;
+
+/** Calls per second of `step`, run back to back for RUN_MS after a warm-up. */
+async function rate(step: () => unknown): Promise<number> {
+  for (const until = performance.now() + WARMUP_MS; performance.now() < until; ) await step();
+  let calls = 0;
+  const started = performance.now();
+  let now = started;
+  while (now - started < RUN_MS) {
+    for (let i = 0; i < 1000; i++) await step();
+    calls += 1000;
+    now = performance.now();
+  }
+  return calls / ((now - started) / 1000);
+}
+
+const bytes = Uint8Array.from([0x09, 0x29, 0x1a, 0x0a]);
+const call: UplinkCall = { bytes, fPort: 2, message: {}, receivedAt: '2025-04-16T11:54:13.995Z' };
+const base64 = (): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+
+/** The same script in a node:vm context with the host's Buffer: what running it unsandboxed costs. */
+function nodeVm(script: string): { module: { exports: Record<string, (...args: unknown[]) => unknown> }; decodeUplink?: (input: unknown) => unknown } {
+  const context = vm.createContext({ Buffer, module: { exports: {} } });
+  vm.runInContext(script, context);
+  return context as ReturnType<typeof nodeVm>;
+}
+
+async function throughput(runtime: FormatterRuntime): Promise<void> {
+  const thinger: FormatterSpec = { type: 'javascript', script: templateScript('thinger-temperature-humidity'), timeoutMs: 100 };
+  const tts: FormatterSpec = { type: 'javascript', script: templateScript('tts-temperature-humidity'), timeoutMs: 100 };
+  const thingerVm = nodeVm(thinger.script).module.exports.uplink;
+  const ttsVm = nodeVm(tts.script).decodeUplink;
+  if (!thingerVm || !ttsVm) throw new Error('templates changed: no uplink function');
+
+  const rows: [string, number, number][] = [
+    [
+      'Thinger uplink (Buffer.readInt16BE)',
+      await rate(() => runtime.runUplink('bench-thinger', thinger, call)),
+      await rate(() => thingerVm(base64())),
+    ],
+    [
+      'TTS decodeUplink (bytes array)',
+      await rate(() => runtime.runUplink('bench-tts', tts, call)),
+      await rate(() => ttsVm({ bytes: Array.from(bytes), fPort: call.fPort, recvTime: new Date(call.receivedAt ?? 0) })),
+    ],
+  ];
+  console.log('\nDecodes per second, one core, calls back to back');
+  console.log(`${'decoder'.padEnd(38)}${'isolated-vm'.padStart(14)}${'node:vm'.padStart(14)}${'ratio'.padStart(9)}`);
+  for (const [name, sandboxed, plain] of rows) {
+    console.log(
+      `${name.padEnd(38)}${Math.round(sandboxed).toLocaleString('en').padStart(14)}` +
+        `${Math.round(plain).toLocaleString('en').padStart(14)}${(plain / sandboxed).toFixed(1).padStart(8)}x`,
+    );
+  }
+}
+
+/** Why the runtime calls isolates synchronously: the same trivial call both ways. */
+async function callStyles(): Promise<void> {
+  const isolate = new ivm.Isolate({ memoryLimit: 32 });
+  const context = isolate.createContextSync();
+  const fn = context.evalSync('(function (head) { return head; })', { reference: true }) as ivm.Reference<(head: string) => string>;
+  const options = { timeout: 100 };
+  const rows: [string, number][] = [
+    ['applySync, timeout 100 ms', await rate(() => fn.applySync(undefined, ['u2:CSkaCg=='], options))],
+    ['apply (async), awaited one by one', await rate(() => fn.apply(undefined, ['u2:CSkaCg=='], options))],
+    [
+      'apply (async), 100 in flight',
+      (await rate(() => Promise.all(Array.from({ length: 100 }, () => fn.apply(undefined, ['u2:CSkaCg=='], options))))) * 100,
+    ],
+  ];
+  console.log('\nisolated-vm call of a trivial function (calls per second)');
+  for (const [name, perSecond] of rows) console.log(`${name.padEnd(38)}${Math.round(perSecond).toLocaleString('en').padStart(14)}`);
+  isolate.dispose();
+}
+
+async function memory(): Promise<void> {
+  const runtime = new FormatterRuntime();
+  const spec: FormatterSpec = { type: 'javascript', script: templateScript('thinger-temperature-humidity'), timeoutMs: 100 };
+  const before = process.memoryUsage().rss;
+  const started = performance.now();
+  for (let i = 0; i < 100; i++) await runtime.runUplink(`memory-app-${i}`, spec, call);
+  const elapsed = performance.now() - started;
+  const after = process.memoryUsage().rss;
+  const mb = (n: number): string => `${(n / 1024 / 1024).toFixed(1)} MB`;
+  console.log('\nMemory with 100 applications loaded (one isolate and one script each)');
+  console.log(`${'isolates / scripts'.padEnd(38)}${`${runtime.stats().isolates} / ${runtime.stats().scripts}`.padStart(14)}`);
+  console.log(`${'RSS before -> after'.padEnd(38)}${`${mb(before)} -> ${mb(after)}`.padStart(24)}`);
+  console.log(`${'RSS per application isolate'.padEnd(38)}${mb((after - before) / 100).padStart(14)}`);
+  console.log(`${'first call of a new application'.padEnd(38)}${`${(elapsed / 100).toFixed(2)} ms`.padStart(14)}`);
+  runtime.dispose();
+}
+
+const runtime = new FormatterRuntime();
+await throughput(runtime);
+runtime.dispose();
+await callStyles();
+await memory();
