@@ -52,6 +52,8 @@ export interface UplinkCall {
   receivedAt?: string;
   /** The whole TTS webhook body, the Thinger-style second argument. */
   message: JsonObject;
+  /** `message` as JSON text when the caller has it already (the request body), to save a stringify per call. */
+  messageJson?: string;
 }
 
 export interface DownlinkCall {

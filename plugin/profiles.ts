@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { FormatterSpec } from '../formatters/contract.js';
 import { HttpError, notFound } from './http/http-error.js';
-import { newToken } from './http/secrets.js';
+import { newToken, secretHash } from './http/secrets.js';
 import { bodyValidator } from './http/validate.js';
 import { DEFAULT_PROFILE, ProfileSettingsSchema, type ProfileSettings } from './schemas/profile.js';
 import type { Store } from './store/store.js';
@@ -22,6 +22,8 @@ export interface ResolvedProfile {
   profileId: string;
   settings: ProfileSettings;
   webhookToken: string;
+  /** sha256 of the token, computed once per cache fill for the constant-time check of every webhook. */
+  webhookTokenHash: Buffer;
 }
 
 /** A javascript formatter without a script passes data through, like `none` (the out-of-the-box Default). */
@@ -36,7 +38,7 @@ export function formatterSpec(settings: ProfileSettings): FormatterSpec {
  * local writes and expires on its own, so another instance's change shows within seconds.
  */
 export class Profiles {
-  private readonly cache = new LRUCache<string, { settings: ProfileSettings; webhookToken: string } | 'none'>({
+  private readonly cache = new LRUCache<string, { settings: ProfileSettings; webhookToken: string; webhookTokenHash: Buffer } | 'none'>({
     max: 10000,
     ttl: 2000,
   });
@@ -57,7 +59,7 @@ export class Profiles {
     const hit = this.cache.get(appId);
     if (hit !== undefined) return hit === 'none' ? null : hit;
     const row = await this.store.getProfile(appId);
-    const value = row ? { settings: row.settings, webhookToken: row.webhookToken } : null;
+    const value = row ? { settings: row.settings, webhookToken: row.webhookToken, webhookTokenHash: secretHash(row.webhookToken) } : null;
     this.cache.set(appId, value ?? 'none');
     return value;
   }

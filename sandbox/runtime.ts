@@ -107,7 +107,7 @@ export class FormatterRuntime {
             // Thinger uplinks get decoded_payload when TTS decoded the message; TTS styles get bytes.
             first:
               entries.uplink === 'thinger' && call.decodedPayload !== undefined ? JSON.stringify(call.decodedPayload) : undefined,
-            second: entries.uplinkReadsMessage ? JSON.stringify(call.message) : undefined,
+            second: entries.uplinkReadsMessage ? (call.messageJson ?? JSON.stringify(call.message)) : undefined,
           }),
           interpret: (entries, value) => uplinkOutput(entries.uplink ?? 'thinger', value),
         });

@@ -5,12 +5,15 @@ export function newToken(): string {
   return randomBytes(24).toString('base64url');
 }
 
-/** Constant-time comparison; hashing first makes the lengths equal so length does not leak either. */
-export function sameSecret(given: string, expected: string): boolean {
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
+export function secretHash(secret: string): Buffer {
+  return createHash('sha256').update(secret).digest();
 }
+
+/** Constant-time comparison with a secret's hash; hashing makes the lengths equal so length does not leak either. */
+export function matchesSecret(given: string, expectedHash: Buffer): boolean {
+  return timingSafeEqual(secretHash(given), expectedHash);
+}
+
 
 /** The token of an `Authorization: Bearer <token>` header, or null. */
 export function bearerToken(header: string | undefined): string | null {

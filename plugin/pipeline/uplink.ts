@@ -33,6 +33,8 @@ export interface UplinkInput {
   body: WebhookBody;
   profile: ResolvedProfile;
   credentials: DownlinkCredentials | null;
+  /** `body` as the JSON text received, when there is one. */
+  messageJson?: string;
   replayOf?: number;
 }
 
@@ -61,7 +63,7 @@ export class UplinkPipeline {
   }
 
   async handle(input: UplinkInput): Promise<UplinkOutcome> {
-    const { store, runtime, clock } = this.deps;
+    const { runtime, clock } = this.deps;
     const { profile } = input;
     const settings = profile.settings;
     const up = normalizeUplink(input.body, clock.now());
@@ -69,8 +71,6 @@ export class UplinkPipeline {
     const dedupe = { deviceId, sessionKeyId: up.sessionKeyId, fCnt: up.fCnt };
     const base = { appId: profile.appId, deviceId };
     const replay = input.replayOf !== undefined;
-
-    if (!replay && (await store.hasSeenUplink(dedupe))) return this.duplicate(deviceId);
 
     const events: EventInput[] = [];
     const write: UplinkWrite = {
@@ -128,6 +128,7 @@ export class UplinkPipeline {
       ...(up.decodedPayload ? { decodedPayload: up.decodedPayload } : {}),
       receivedAt: up.receivedAt,
       message: up.message,
+      ...(input.messageJson ? { messageJson: input.messageJson } : {}),
     });
     if (report.ok && report.output) {
       if (known.bucketId) write.bucketRow = { bucketId: known.bucketId, tsMs: Date.parse(up.receivedAt), data: report.output };

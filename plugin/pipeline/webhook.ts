@@ -3,7 +3,7 @@ import type { Background } from '../background.js';
 import type { Clock } from '../clock.js';
 import type { EventLog } from '../events/event-log.js';
 import { HttpError } from '../http/http-error.js';
-import { bearerToken, sameSecret } from '../http/secrets.js';
+import { bearerToken, matchesSecret } from '../http/secrets.js';
 import { bodyValidator } from '../http/validate.js';
 import { applicationIdOf, downlinkCredentialsOf, messageTypeOf, pickLocation, ttsIdsOf } from '../networks/tts/webhook.js';
 import { DEFAULT_PROFILE } from '../schemas/profile.js';
@@ -18,6 +18,8 @@ const webhookValidator = bodyValidator(WebhookBodySchema, 'invalid_webhook');
 
 export interface WebhookRequest {
   body: unknown;
+  /** The body as received, handed to formatters that read the whole message. */
+  rawBody?: string | undefined;
   headers: Record<string, string | string[] | undefined>;
   remoteAddress: string;
 }
@@ -63,7 +65,7 @@ export class WebhookHandler {
     const profile = await profiles.resolve(appId ?? DEFAULT_PROFILE);
     const auth = req.headers.authorization;
     const token = bearerToken(typeof auth === 'string' ? auth : undefined);
-    if (token === null || !sameSecret(token, profile.webhookToken)) {
+    if (token === null || !matchesSecret(token, profile.webhookTokenHash)) {
       await events.record({
         appId,
         deviceId: null,
@@ -103,7 +105,7 @@ export class WebhookHandler {
     }
     const credentials = downlinkCredentialsOf(req.headers);
     if (type === 'uplink_message') {
-      const outcome = await this.deps.uplinks.handle({ body, profile, credentials });
+      const outcome = await this.deps.uplinks.handle({ body, profile, credentials, ...(req.rawBody ? { messageJson: req.rawBody } : {}) });
       if (outcome.credentialsChanged) this.flushWaiting(outcome.deviceId);
       return {
         status: 200,

@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import { HttpError, notFound } from '../http/http-error.js';
-import { sameSecret } from '../http/secrets.js';
+import { matchesSecret, secretHash } from '../http/secrets.js';
 import { bodyValidator } from '../http/validate.js';
 import { MessageRequestSchema } from '../schemas/downlink.js';
 import type { MessageRecord } from '../store/records.js';
@@ -12,9 +12,10 @@ const messageBody = bodyValidator(MessageRequestSchema);
 
 /** IoTDA authenticates with X-Auth-Token (here: the admin token). */
 function iotdaAuth(adminToken: string) {
+  const expected = secretHash(adminToken);
   return async (ctx: Context, next: Next) => {
     const token = ctx.get('x-auth-token');
-    if (!token || !sameSecret(token, adminToken)) throw new HttpError(401, 'unauthorized', 'missing or wrong X-Auth-Token');
+    if (!token || !matchesSecret(token, expected)) throw new HttpError(401, 'unauthorized', 'missing or wrong X-Auth-Token');
     await next();
   };
 }

@@ -8,6 +8,7 @@ export function webhookRoutes(s: Services): Router {
   const handle = async (ctx: Context) => {
     const answer = await s.webhooks.handle({
       body: ctx.request.body,
+      rawBody: (ctx.request as { rawBody?: string }).rawBody,
       headers: ctx.headers,
       remoteAddress: ctx.ip,
     });

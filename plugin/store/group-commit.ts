@@ -8,8 +8,8 @@ interface Pending {
 
 /**
  * Group commit: every write queued during one turn of the event loop runs in one transaction
- * (one fsync); each caller's promise settles only after that transaction committed. Each write
- * runs in its own savepoint, so one failing write does not take the others down with it.
+ * (one fsync); each caller's promise settles only after that transaction committed. If one write
+ * fails, the batch is retried write by write, so it does not take the others down with it.
  */
 export class GroupCommit {
   private queue: Pending[] = [];
@@ -32,22 +32,25 @@ export class GroupCommit {
     const batch = this.queue;
     this.queue = [];
     if (batch.length === 0) return;
-    const outcomes: { ok: boolean; value: unknown }[] = [];
+    let values: unknown[];
     try {
-      this.db.transaction(() => {
-        for (const item of batch) {
-          try {
-            outcomes.push({ ok: true, value: this.db.transaction(item.work)() });
-          } catch (err) {
-            outcomes.push({ ok: false, value: err });
-          }
-        }
-      })();
+      values = this.db.transaction(() => batch.map((item) => item.work()))();
     } catch (err) {
-      for (const item of batch) item.reject(err);
+      if (batch.length === 1) {
+        batch[0].reject(err);
+        return;
+      }
+      // One write failed and rolled the batch back (rare): commit each alone so only that one fails.
+      for (const item of batch) {
+        try {
+          item.resolve(this.db.transaction(item.work)());
+        } catch (itemErr) {
+          item.reject(itemErr);
+        }
+      }
       return;
     }
-    batch.forEach((item, i) => (outcomes[i].ok ? item.resolve(outcomes[i].value) : item.reject(outcomes[i].value)));
+    batch.forEach((item, i) => item.resolve(values[i]));
   }
 
   /** Waits until everything queued so far is committed. */

@@ -78,7 +78,6 @@ export interface Store {
   getCredentials(deviceId: string): Promise<DownlinkCredentials | null>;
   /** Stores credentials for an existing device; false when the device does not exist. */
   putCredentials(deviceId: string, value: DownlinkCredentials): Promise<boolean>;
-  hasSeenUplink(key: { deviceId: string; sessionKeyId: string; fCnt: number }): Promise<boolean>;
 
   // the uplink path
   commitUplink(write: UplinkWrite): Promise<UplinkWriteResult>;

@@ -15,14 +15,8 @@ export function applicationIdOf(body: unknown): string | null {
   return typeof appId === 'string' ? appId : null;
 }
 
-const isHttpUrl = (value: string): boolean => {
-  try {
-    const u = new URL(value);
-    return u.protocol === 'https:' || u.protocol === 'http:';
-  } catch {
-    return false;
-  }
-};
+/** A cheap shape check on every webhook; fetch() refuses what is still malformed when a downlink goes out. */
+const isHttpUrl = (value: string): boolean => /^https?:\/\/[^\s/?#]+[^\s]*$/i.test(value);
 
 /** X-Downlink-Apikey / -Push / -Replace, when TTS sent a usable set. */
 export function downlinkCredentialsOf(headers: Record<string, string | string[] | undefined>): DownlinkCredentials | null {
