@@ -18,6 +18,7 @@ import type { BucketQuery, EventQuery, Store, UplinkWrite, UplinkWriteResult } f
 import { MIGRATIONS } from './sqlite-schema.js';
 import { WriteConflict } from './errors.js';
 import { GroupCommit } from './group-commit.js';
+import { where, type SqlValue } from './sql-filter.js';
 
 export interface SqliteStoreOptions {
   /** Path of the database file (":memory:" is refused: data must be durable). */
@@ -274,24 +275,15 @@ export class SqliteStore implements Store {
   }
 
   async listDevices(q: { appId?: string; search?: string; limit: number; cursor?: string }): Promise<Page<DeviceRecord>> {
-    const where: string[] = [];
-    const params: (string | number)[] = [];
-    if (q.appId) {
-      where.push('d.app_id = ?');
-      params.push(q.appId);
-    }
-    if (q.search) {
-      where.push("(d.id LIKE ? ESCAPE '\\' OR d.tts LIKE ? ESCAPE '\\')");
-      const like = `%${q.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      params.push(like, like);
-    }
-    if (q.cursor) {
-      where.push('d.id > ?');
-      params.push(decodeCursor(q.cursor));
-    }
+    const like = q.search ? `%${q.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : '';
+    const filter = where([
+      q.appId && ['d.app_id = ?', q.appId],
+      q.search && ["(d.id LIKE ? ESCAPE '\\' OR d.tts LIKE ? ESCAPE '\\')", like, like],
+      q.cursor && ['d.id > ?', decodeCursor(q.cursor)],
+    ]);
     const sql = `SELECT d.*, EXISTS (SELECT 1 FROM device_credentials c WHERE c.device_id = d.id) AS has_credentials
-      FROM devices d ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY d.id LIMIT ?`;
-    const rows = this.db.prepare<(string | number)[], DeviceRow>(sql).all(...params, q.limit + 1);
+      FROM devices d ${filter.sql} ORDER BY d.id LIMIT ?`;
+    const rows = this.db.prepare<SqlValue[], DeviceRow>(sql).all(...filter.params, q.limit + 1);
     const more = rows.length > q.limit;
     const items = rows.slice(0, q.limit).map((r) => this.toDevice(r));
     return { items, nextCursor: more ? encodeCursor(items[items.length - 1].id) : null };
@@ -416,21 +408,12 @@ export class SqliteStore implements Store {
   }
 
   async listBuckets(q: { appId?: string; deviceId?: string }) {
-    const where: string[] = [];
-    const params: string[] = [];
-    if (q.appId) {
-      where.push('app_id = ?');
-      params.push(q.appId);
-    }
-    if (q.deviceId) {
-      where.push('device_id = ?');
-      params.push(q.deviceId);
-    }
+    const filter = where([q.appId && ['app_id = ?', q.appId], q.deviceId && ['device_id = ?', q.deviceId]]);
     const rows = this.db
-      .prepare<string[], { id: string; device_id: string; app_id: string; created_at: string }>(
-        `SELECT * FROM buckets ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id`,
+      .prepare<SqlValue[], { id: string; device_id: string; app_id: string; created_at: string }>(
+        `SELECT * FROM buckets ${filter.sql} ORDER BY id`,
       )
-      .all(...params);
+      .all(...filter.params);
     return rows.map((b) => this.toBucket(b));
   }
 
@@ -470,33 +453,16 @@ export class SqliteStore implements Store {
   }
 
   async listEvents(q: EventQuery) {
-    const where: string[] = [];
-    const params: (string | number)[] = [];
-    if (q.appId) {
-      where.push('app_id = ?');
-      params.push(q.appId);
-    }
-    if (q.deviceId) {
-      where.push('device_id = ?');
-      params.push(q.deviceId);
-    }
-    if (q.category) {
-      where.push('category = ?');
-      params.push(q.category);
-    }
-    if (q.severity) {
-      where.push('severity = ?');
-      params.push(q.severity);
-    }
-    if (q.afterId !== undefined) {
-      where.push('id > ?');
-      params.push(q.afterId);
-    }
+    const filter = where([
+      q.appId && ['app_id = ?', q.appId],
+      q.deviceId && ['device_id = ?', q.deviceId],
+      q.category && ['category = ?', q.category],
+      q.severity && ['severity = ?', q.severity],
+      q.afterId !== undefined && ['id > ?', q.afterId],
+    ]);
     const rows = this.db
-      .prepare<(string | number)[], EventRow>(
-        `SELECT * FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`,
-      )
-      .all(...params, q.limit);
+      .prepare<SqlValue[], EventRow>(`SELECT * FROM events ${filter.sql} ORDER BY id DESC LIMIT ?`)
+      .all(...filter.params, q.limit);
     return rows.map(toEvent);
   }
 
@@ -540,21 +506,14 @@ export class SqliteStore implements Store {
   }
 
   async listOpenMessages(q: { deviceId?: string; dueBefore?: string; statuses: MessageStatus[]; limit: number }) {
-    const where = [`status IN (${q.statuses.map(() => '?').join(', ')})`];
-    const params: (string | number)[] = [...q.statuses];
-    if (q.deviceId) {
-      where.push('device_id = ?');
-      params.push(q.deviceId);
-    }
-    if (q.dueBefore) {
-      where.push('(next_attempt_at <= ? OR expires_at <= ?)');
-      params.push(q.dueBefore, q.dueBefore);
-    }
+    const filter = where([
+      [`status IN (${q.statuses.map(() => '?').join(', ')})`, ...q.statuses],
+      q.deviceId && ['device_id = ?', q.deviceId],
+      q.dueBefore && ['(next_attempt_at <= ? OR expires_at <= ?)', q.dueBefore, q.dueBefore],
+    ]);
     return this.db
-      .prepare<(string | number)[], { record: string }>(
-        `SELECT record FROM messages WHERE ${where.join(' AND ')} ORDER BY created_at, rowid LIMIT ?`,
-      )
-      .all(...params, q.limit)
+      .prepare<SqlValue[], { record: string }>(`SELECT record FROM messages ${filter.sql} ORDER BY created_at, rowid LIMIT ?`)
+      .all(...filter.params, q.limit)
       .map((r) => JSON.parse(r.record) as MessageRecord);
   }
 
