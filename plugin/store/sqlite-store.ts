@@ -17,6 +17,7 @@ import type {
 import type { BucketQuery, EventQuery, Store, UplinkWrite, UplinkWriteResult } from './store.js';
 import { MIGRATIONS } from './sqlite-schema.js';
 import { WriteConflict } from './errors.js';
+import { Checkpointer } from './checkpointer.js';
 import { GroupCommit } from './group-commit.js';
 import { where, type SqlValue } from './sql-filter.js';
 
@@ -92,6 +93,7 @@ const decodeCursor = (cursor: string): string => Buffer.from(cursor, 'base64url'
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly commits: GroupCommit;
+  private readonly checkpointer: Checkpointer;
   private readonly stmt;
   private eventsSinceTrim = 0;
 
@@ -104,8 +106,11 @@ export class SqliteStore implements Store {
     this.db.pragma('busy_timeout = 5000');
     // 32 MiB of page cache (default 2 MiB): keeps the hot index pages of large tables in memory.
     this.db.pragma('cache_size = -32768');
+    // Checkpoints run in the Checkpointer's thread; this high threshold is only a safety net.
+    this.db.pragma('wal_autocheckpoint = 25000');
     this.migrate();
     this.commits = new GroupCommit(this.db);
+    this.checkpointer = new Checkpointer(options.file);
     const db = this.db;
     this.stmt = {
       getProfile: db.prepare<[string], { settings: string; webhook_token: string; created_at: string; updated_at: string }>(
@@ -547,6 +552,7 @@ export class SqliteStore implements Store {
 
   async close() {
     await this.commits.drain();
+    await this.checkpointer.close();
     this.db.close();
   }
 }
