@@ -53,4 +53,3 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return result.value;
 }
 
-export { ENV as CONFIG_ENV };

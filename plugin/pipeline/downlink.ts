@@ -169,7 +169,8 @@ export class DownlinkService {
     if (!(await store.insertMessage(message))) {
       throw new HttpError(409, 'duplicate_message_id', `message '${messageId}' already exists for device '${deviceId}'`, { message_id: messageId });
     }
-    await this.changed(message, message.status === 'FAILED' ? 'error' : 'info', message.status === 'FAILED' ? `Downlink failed: ${message.error?.message}` : 'Downlink created');
+    const failed = message.status === 'FAILED';
+    await this.announce(message, failed ? 'error' : 'info', failed ? `Downlink failed: ${message.error?.message}` : 'Downlink created');
     if (message.status === 'PENDING') await this.attempt(message);
     return message;
   }
@@ -234,9 +235,14 @@ export class DownlinkService {
     await this.deps.store.updateMessage(message);
   }
 
-  /** Persists, records an event and tells listeners (notifications, live views). */
+  /** Persists, then announces. */
   private async changed(message: MessageRecord, severity: Severity, title: string, extra: JsonObject = {}): Promise<void> {
     await this.save(message);
+    await this.announce(message, severity, title, extra);
+  }
+
+  /** Records the event and tells listeners (notifications, live views). */
+  private async announce(message: MessageRecord, severity: Severity, title: string, extra: JsonObject = {}): Promise<void> {
     await this.deps.events.record({
       appId: message.appId,
       deviceId: message.deviceId,

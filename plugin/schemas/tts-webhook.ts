@@ -99,6 +99,4 @@ export const WebhookBodySchema = Type.Object({
 });
 
 export type WebhookBody = Static<typeof WebhookBodySchema>;
-export type UplinkMessage = Static<typeof UplinkMessageSchema>;
 export type TtsLocation = Static<typeof Location>;
-export type TtsApplicationDownlink = Static<typeof ApplicationDownlink>;

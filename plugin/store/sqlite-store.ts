@@ -337,8 +337,8 @@ export class SqliteStore implements Store {
       return { ...e, id: Number(info.lastInsertRowid), ts };
     });
     this.eventsSinceTrim += events.length;
-    // Trimming in bulk keeps the cap without a DELETE per insert.
-    if (this.eventsSinceTrim >= Math.max(100, this.options.eventCap / 10)) {
+    // Trimming in small bulks keeps the cap without a DELETE per insert, and without one long pause.
+    if (this.eventsSinceTrim >= Math.max(100, this.options.eventCap / 100)) {
       this.stmt.trimEvents.run(this.options.eventCap);
       this.eventsSinceTrim = 0;
     }
