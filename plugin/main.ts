@@ -22,7 +22,8 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = pino({ level: config.logLevel });
   const dataDir = resolve(config.dataDir);
-  mkdirSync(dataDir, { recursive: true });
+  // The database holds TTS API keys and webhook tokens: keep the folder to the plugin's user.
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const { token, generated } = adminToken(dataDir, config.adminToken);
   const store = new SqliteStore({ file: join(dataDir, 'plugin.db'), eventCap: config.eventCap, now: () => new Date() });
   const runtime = new FormatterRuntime({ maxIsolates: config.maxIsolates, memoryLimitMb: config.isolateMemoryMb });
