@@ -38,8 +38,8 @@ export async function prepopulate(o: PrepopulateOptions): Promise<PrepopulateRes
     db.pragma('synchronous = OFF');
     db.pragma('cache_size = -262144');
     const insertDevice = db.prepare(
-      `INSERT INTO devices (id, app_id, tts, asset_type, asset_group, connection_timeout_min, bucket_id, created_at, last_seen_at)
-       VALUES (?, ?, ?, NULL, NULL, 10, ?, ?, ?)`,
+      `INSERT INTO devices (id, app_id, tts, asset_type, asset_group, connection_timeout_min, bucket_id, created_at, last_seen_at, state)
+       VALUES (?, ?, ?, NULL, NULL, 10, ?, ?, ?, ?)`,
     );
     const insertProp = db.prepare('INSERT INTO device_properties (device_id, name, value, updated_at) VALUES (?, ?, ?, ?)');
     const insertCreds = db.prepare(
@@ -62,10 +62,10 @@ export async function prepopulate(o: PrepopulateOptions): Promise<PrepopulateRes
         const rows = perDevice + (i < extra ? 1 : 0);
         const lastSeen = new Date(endMs).toISOString();
         const ids = { device_id: d.ttsDeviceId, application_id: o.appId, dev_eui: d.devEui, join_eui: JOIN_EUI, dev_addr: DEV_ADDR };
-        insertDevice.run(id, o.appId, JSON.stringify(ids), id, createdAt, rows > 0 ? lastSeen : null);
+        const state = rows > 0 ? JSON.stringify({ ...ids, f_port: 2, f_cnt: rows - 1, last_seen: lastSeen }) : null;
+        insertDevice.run(id, o.appId, JSON.stringify(ids), id, createdAt, rows > 0 ? lastSeen : null, state);
         insertProp.run(id, 'downlink', '{}', createdAt);
         if (rows > 0) {
-          insertProp.run(id, 'device', JSON.stringify({ ...ids, f_port: 2, f_cnt: rows - 1, last_seen: lastSeen }), lastSeen);
           const h = downlinkHeaders(d);
           insertCreds.run(id, h['X-Downlink-Apikey'], h['X-Downlink-Push'], h['X-Downlink-Replace'], lastSeen);
         }

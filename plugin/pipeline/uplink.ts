@@ -154,6 +154,7 @@ export class UplinkPipeline {
     write.deviceSeen = {
       id: deviceId,
       lastSeenAt: new Date(up.receivedAt).toISOString(),
+      state: { ...up.ids, f_port: up.fPort, f_cnt: up.fCnt, last_seen: up.receivedAt },
       properties: this.seenProperties(up, settings),
     };
     const credentialsKey = input.credentials ? JSON.stringify(input.credentials) : null;
@@ -165,10 +166,9 @@ export class UplinkPipeline {
     return { status: 'duplicate', deviceId, provisioned: false, deadLetterId: null, credentialsChanged: false };
   }
 
+  /** Location and metadata, when the profile keeps them. */
   private seenProperties(up: NormalizedUplink, settings: ResolvedProfile['settings']): Record<string, unknown> {
-    const props: Record<string, unknown> = {
-      device: { ...up.ids, f_port: up.fPort, f_cnt: up.fCnt, last_seen: up.receivedAt },
-    };
+    const props: Record<string, unknown> = {};
     if (settings.uplink.update_location && up.location) props.location = up.location;
     if (settings.uplink.save_metadata) props.metadata = { rx_metadata: up.rxMetadata ?? [], settings: up.settings ?? {} };
     return props;

@@ -39,6 +39,7 @@ interface DeviceRow {
   bucket_id: string | null;
   created_at: string;
   last_seen_at: string | null;
+  state: string | null;
   has_credentials: number;
 }
 
@@ -137,7 +138,9 @@ export class SqliteStore implements Store {
          VALUES (@id, @app_id, @tts, @asset_type, @asset_group, @connection_timeout_min, @bucket_id, @created_at, @last_seen_at)
          ON CONFLICT (id) DO NOTHING`,
       ),
-      deviceSeen: db.prepare('UPDATE devices SET last_seen_at = @ts WHERE id = @id AND (last_seen_at IS NULL OR last_seen_at <= @ts)'),
+      deviceSeen: db.prepare(
+        'UPDATE devices SET last_seen_at = @ts, state = @state WHERE id = @id AND (last_seen_at IS NULL OR last_seen_at <= @ts)',
+      ),
       upsertProp: db.prepare(
         `INSERT INTO device_properties (device_id, name, value, updated_at) VALUES (?, ?, ?, ?)
          ON CONFLICT (device_id, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
@@ -257,7 +260,7 @@ export class SqliteStore implements Store {
   // ---- devices
 
   private toDevice(row: DeviceRow): DeviceRecord {
-    const properties: Record<string, unknown> = {};
+    const properties: Record<string, unknown> = row.state ? { device: JSON.parse(row.state) } : {};
     for (const p of this.stmt.deviceProps.all(row.id)) properties[p.name] = JSON.parse(p.value);
     return {
       id: row.id,
@@ -383,10 +386,9 @@ export class SqliteStore implements Store {
             .lastInsertRowid,
         );
       }
-      if (w.deviceSeen && this.stmt.deviceSeen.run({ ts: w.deviceSeen.lastSeenAt, id: w.deviceSeen.id }).changes > 0) {
-        for (const [name, value] of Object.entries(w.deviceSeen.properties)) {
-          this.stmt.upsertProp.run(w.deviceSeen.id, name, JSON.stringify(value), now);
-        }
+      const seen = w.deviceSeen;
+      if (seen && this.stmt.deviceSeen.run({ ts: seen.lastSeenAt, state: JSON.stringify(seen.state), id: seen.id }).changes > 0) {
+        for (const [name, value] of Object.entries(seen.properties)) this.stmt.upsertProp.run(seen.id, name, JSON.stringify(value), now);
       }
       if (w.credentials) {
         const c = w.credentials.value;

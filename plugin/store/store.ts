@@ -28,8 +28,11 @@ export interface UplinkWrite {
   deadLetter: Omit<DeadLetter, 'id' | 'replayedAt' | 'createdAt'> | null;
   /** Set by replay: the dead letter this write resolves; a WriteConflict if it was resolved already. */
   resolvesDeadLetter: number | null;
-  /** Applied only if `lastSeenAt` is not older than what is stored: late or replayed uplinks do not turn time back. */
-  deviceSeen: { id: string; lastSeenAt: string; properties: Record<string, unknown> } | null;
+  /**
+   * Applied only if `lastSeenAt` is not older than what is stored: late or replayed uplinks do not turn
+   * time back. `state` is the `device` property; `properties` are the others the uplink sets.
+   */
+  deviceSeen: { id: string; lastSeenAt: string; state: JsonObject; properties: Record<string, unknown> } | null;
   credentials: { deviceId: string; value: DownlinkCredentials } | null;
   events: EventInput[];
 }
