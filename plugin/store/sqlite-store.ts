@@ -105,8 +105,6 @@ export class SqliteStore implements Store {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = OFF');
     this.db.pragma('busy_timeout = 5000');
-    // 32 MiB of page cache (default 2 MiB): keeps the hot index pages of large tables in memory.
-    this.db.pragma('cache_size = -32768');
     // Checkpoints run in the Checkpointer's thread; this high threshold is only a safety net.
     this.db.pragma('wal_autocheckpoint = 25000');
     this.migrate();
