@@ -15,7 +15,6 @@ export type UplinkStatus = 'stored' | 'duplicate' | 'dead_letter';
 export interface UplinkOutcome {
   status: UplinkStatus;
   deviceId: string;
-  provisioned: boolean;
   deadLetterId: number | null;
   /** True when this uplink brought downlink credentials the device did not have. */
   credentialsChanged: boolean;
@@ -163,7 +162,7 @@ export class UplinkPipeline {
   }
 
   private duplicate(deviceId: string): UplinkOutcome {
-    return { status: 'duplicate', deviceId, provisioned: false, deadLetterId: null, credentialsChanged: false };
+    return { status: 'duplicate', deviceId, deadLetterId: null, credentialsChanged: false };
   }
 
   /** Location and metadata, when the profile keeps them. */
@@ -182,7 +181,6 @@ export class UplinkPipeline {
     return {
       status: result.deadLetterId !== null ? 'dead_letter' : 'stored',
       deviceId,
-      provisioned: result.provisioned,
       deadLetterId: result.deadLetterId,
       credentialsChanged: write.credentials !== null,
     };

@@ -351,7 +351,7 @@ export class SqliteStore implements Store {
       const now = this.nowIso();
       if (w.dedupe) {
         const fresh = this.stmt.insertKey.run(w.dedupe.deviceId, w.dedupe.sessionKeyId, w.dedupe.fCnt).changes > 0;
-        if (!fresh) return { duplicate: true, provisioned: false, deadLetterId: null, events: [] };
+        if (!fresh) return { duplicate: true, deadLetterId: null, events: [] };
       }
       if (w.resolvesDeadLetter !== null && this.stmt.resolveDeadLetter.run(now, w.resolvesDeadLetter).changes === 0) {
         throw new WriteConflict(`dead letter ${w.resolvesDeadLetter} was already replayed`);
@@ -394,7 +394,7 @@ export class SqliteStore implements Store {
       }
       const all = provisioned ? [...w.provisionEvents, ...w.events] : w.events;
       const events = this.insertEvents(all.map((e) => (deadLetterId === null ? e : { ...e, details: { ...e.details, dead_letter_id: deadLetterId } })));
-      return { duplicate: false, provisioned, deadLetterId, events };
+      return { duplicate: false, deadLetterId, events };
     });
   }
 

@@ -39,7 +39,6 @@ export interface UplinkWrite {
 
 export interface UplinkWriteResult {
   duplicate: boolean;
-  provisioned: boolean;
   deadLetterId: number | null;
   events: EventRecord[];
 }
