@@ -1,6 +1,7 @@
 import type { FormatterError, FormatterSpec, JsonObject, RunReport } from '../../formatters/contract.js';
 import type { FormatterRuntime } from '../../sandbox/runtime.js';
 import type { Clock } from '../clock.js';
+import type { Static } from '@sinclair/typebox';
 import { HttpError } from '../http/http-error.js';
 import { bodyValidator } from '../http/validate.js';
 import type { Profiles } from '../profiles.js';
@@ -21,6 +22,19 @@ export interface FormatterTestAnswer {
   errors: FormatterError[];
   duration_ms: number;
   tts_request?: JsonObject;
+}
+
+function ttsBodyOf(short: Static<typeof ShortUplinkInputSchema>, now: Date): JsonObject {
+  const receivedAt = short.received_at ?? now.toISOString();
+  return {
+    received_at: receivedAt,
+    uplink_message: {
+      f_port: short.f_port,
+      frm_payload: short.bytes ? Buffer.from(short.bytes).toString('base64') : (short.frm_payload ?? ''),
+      ...(short.decoded_payload ? { decoded_payload: short.decoded_payload } : {}),
+      received_at: receivedAt,
+    },
+  };
 }
 
 function answer(report: RunReport<unknown>): FormatterTestAnswer {
@@ -48,37 +62,16 @@ export async function runFormatterTest(
     if (typeof input !== 'object' || input === null) {
       throw new HttpError(400, 'invalid_input', 'uplink input must be a TTS uplink body or {frm_payload|bytes, f_port}');
     }
-    let call;
-    if ('uplink_message' in input) {
-      const up = ttsUplink.parse(input.uplink_message);
-      call = {
-        bytes: new Uint8Array(Buffer.from(up.frm_payload ?? '', 'base64')),
-        fPort: up.f_port ?? 0,
-        ...(up.decoded_payload ? { decodedPayload: up.decoded_payload } : {}),
-        receivedAt: up.received_at ?? deps.clock.now().toISOString(),
-        message: input as JsonObject,
-      };
-    } else {
-      const short = shortUplink.parse(input);
-      const bytes = short.bytes ? Uint8Array.from(short.bytes) : new Uint8Array(Buffer.from(short.frm_payload ?? '', 'base64'));
-      const receivedAt = short.received_at ?? deps.clock.now().toISOString();
-      const message: JsonObject = {
-        received_at: receivedAt,
-        uplink_message: {
-          f_port: short.f_port,
-          frm_payload: Buffer.from(bytes).toString('base64'),
-          ...(short.decoded_payload ? { decoded_payload: short.decoded_payload } : {}),
-          received_at: receivedAt,
-        },
-      };
-      call = {
-        bytes,
-        fPort: short.f_port,
-        ...(short.decoded_payload ? { decodedPayload: short.decoded_payload } : {}),
-        receivedAt,
-        message,
-      };
-    }
+    // The short form becomes the TTS body it stands for, so both forms run the same way.
+    const message: JsonObject = 'uplink_message' in input ? (input as JsonObject) : ttsBodyOf(shortUplink.parse(input), deps.clock.now());
+    const up = ttsUplink.parse(message.uplink_message);
+    const call = {
+      bytes: new Uint8Array(Buffer.from(up.frm_payload ?? '', 'base64')),
+      fPort: up.f_port ?? 0,
+      ...(up.decoded_payload ? { decodedPayload: up.decoded_payload } : {}),
+      receivedAt: up.received_at ?? (typeof message.received_at === 'string' ? message.received_at : deps.clock.now().toISOString()),
+      message,
+    };
     return answer(await deps.runtime.runUplink(appId, spec, call));
   }
 
