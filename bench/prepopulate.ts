@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { RECENT_PER_SESSION } from '../plugin/store/recent-uplinks.js';
 import { SqliteStore } from '../plugin/store/sqlite-store.js';
 import { benchDevice, downlinkHeaders, payloadOf, SESSION_KEY_ID } from './uplinks.js';
 
@@ -6,7 +7,7 @@ export interface PrepopulateOptions {
   file: string;
   appId: string;
   devices: number;
-  /** Bucket rows in all, spread evenly over the devices (with their uplink dedupe keys). */
+  /** Bucket rows in all, spread evenly over the devices (their f_cnts fill the dedupe windows). */
   rows: number;
 }
 
@@ -22,7 +23,7 @@ const DEV_ADDR = '260B1E42';
 /**
  * Writes what the plugin would have after `rows` uplinks from `devices` auto-provisioned devices
  * (profile defaults: device id = bucket id = DevEUI): devices, their properties and downlink
- * credentials, buckets, bucket rows and uplink dedupe keys. The schema comes from SqliteStore
+ * credentials (with their dedupe windows), buckets and bucket rows. The schema comes from SqliteStore
  * itself (opened once and closed); the rows go in with prepared statements in one transaction,
  * before the plugin opens the file.
  */
@@ -38,8 +39,8 @@ export async function prepopulate(o: PrepopulateOptions): Promise<PrepopulateRes
     db.pragma('synchronous = OFF');
     db.pragma('cache_size = -262144');
     const insertDevice = db.prepare(
-      `INSERT INTO devices (id, app_id, tts, asset_type, asset_group, connection_timeout_min, bucket_id, created_at, last_seen_at, state)
-       VALUES (?, ?, ?, NULL, NULL, 10, ?, ?, ?, ?)`,
+      `INSERT INTO devices (id, app_id, tts, asset_type, asset_group, connection_timeout_min, bucket_id, created_at, last_seen_at, state, recent_uplinks)
+       VALUES (?, ?, ?, NULL, NULL, 10, ?, ?, ?, ?, ?)`,
     );
     const insertProp = db.prepare('INSERT INTO device_properties (device_id, name, value, updated_at) VALUES (?, ?, ?, ?)');
     const insertCreds = db.prepare(
@@ -47,7 +48,6 @@ export async function prepopulate(o: PrepopulateOptions): Promise<PrepopulateRes
     );
     const insertBucket = db.prepare('INSERT INTO buckets (id, device_id, app_id, created_at) VALUES (?, ?, ?, ?)');
     const insertRow = db.prepare('INSERT INTO bucket_rows (bucket_id, ts, data) VALUES (?, ?, ?)');
-    const insertKey = db.prepare('INSERT INTO uplink_keys (device_id, session_key_id, f_cnt) VALUES (?, ?, ?)');
 
     const endMs = Date.parse('2025-04-16T11:00:00Z');
     const periodMs = 15 * 60_000;
@@ -63,7 +63,8 @@ export async function prepopulate(o: PrepopulateOptions): Promise<PrepopulateRes
         const lastSeen = new Date(endMs).toISOString();
         const ids = { device_id: d.ttsDeviceId, application_id: o.appId, dev_eui: d.devEui, join_eui: JOIN_EUI, dev_addr: DEV_ADDR };
         const state = rows > 0 ? JSON.stringify({ ...ids, f_port: 2, f_cnt: rows - 1, last_seen: lastSeen }) : null;
-        insertDevice.run(id, o.appId, JSON.stringify(ids), id, createdAt, rows > 0 ? lastSeen : null, state);
+        const recent = rows > 0 ? JSON.stringify([[SESSION_KEY_ID, Array.from({ length: Math.min(rows, RECENT_PER_SESSION) }, (_, k) => rows - Math.min(rows, RECENT_PER_SESSION) + k)]]) : null;
+        insertDevice.run(id, o.appId, JSON.stringify(ids), id, createdAt, rows > 0 ? lastSeen : null, state, recent);
         insertProp.run(id, 'downlink', '{}', createdAt);
         if (rows > 0) {
           const h = downlinkHeaders(d);
@@ -74,7 +75,6 @@ export async function prepopulate(o: PrepopulateOptions): Promise<PrepopulateRes
         const data = `{"temperature":${payload.readInt16BE(0) / 100},"humidity":${payload.readUInt16BE(2) / 100},"port":2,"variant":0}`;
         for (let k = 0; k < rows; k++) {
           insertRow.run(id, endMs - (rows - 1 - k) * periodMs, data);
-          insertKey.run(id, SESSION_KEY_ID, k);
         }
       }
     })();

@@ -100,7 +100,8 @@ export class UplinkPipeline {
       return this.commit(write, deviceId, null, null);
     }
     if (known && known.appId !== profile.appId) {
-      // TTS device ids are unique per application only; never mix two applications' data.
+      // TTS device ids are unique per application only; never mix two applications' data (nor their dedupe windows).
+      write.dedupe = null;
       write.deadLetter = deadLetter('device_id_conflict', {
         message: `device '${deviceId}' belongs to application '${known.appId}'; give the profiles distinct id prefixes`,
       });

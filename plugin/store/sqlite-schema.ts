@@ -106,4 +106,16 @@ export const MIGRATIONS: string[] = [
   UPDATE devices SET state = (SELECT value FROM device_properties p WHERE p.device_id = devices.id AND p.name = 'device');
   DELETE FROM device_properties WHERE name = 'device';
   `,
+  // Dedupe moves into the devices row (see recent-uplinks.ts): the last 32 keys of each device carry over.
+  `
+  ALTER TABLE devices ADD COLUMN recent_uplinks TEXT;
+  UPDATE devices SET recent_uplinks = (
+    SELECT json_group_array(json_array(session_key_id, json(counts))) FROM (
+      SELECT session_key_id, json_group_array(f_cnt ORDER BY f_cnt) AS counts, MAX(f_cnt) AS top FROM (
+        SELECT session_key_id, f_cnt FROM uplink_keys WHERE device_id = devices.id ORDER BY f_cnt DESC LIMIT 32
+      ) GROUP BY session_key_id ORDER BY top
+    )
+  ) WHERE EXISTS (SELECT 1 FROM uplink_keys WHERE device_id = devices.id);
+  DROP TABLE uplink_keys;
+  `,
 ];

@@ -20,6 +20,7 @@ import { WriteConflict } from './errors.js';
 import { Checkpointer } from './checkpointer.js';
 import { GroupCommit } from './group-commit.js';
 import { where, type SqlValue } from './sql-filter.js';
+import { hasRecentUplink, parseRecentUplinks, withRecentUplink, type RecentUplinks } from './recent-uplinks.js';
 
 export interface SqliteStoreOptions {
   /** Path of the database file (":memory:" is refused: data must be durable). */
@@ -136,9 +137,12 @@ export class SqliteStore implements Store {
          VALUES (@id, @app_id, @tts, @asset_type, @asset_group, @connection_timeout_min, @bucket_id, @created_at, @last_seen_at)
          ON CONFLICT (id) DO NOTHING`,
       ),
+      recentUplinks: db.prepare<[string], { recent_uplinks: string | null }>('SELECT recent_uplinks FROM devices WHERE id = ?'),
       deviceSeen: db.prepare(
-        'UPDATE devices SET last_seen_at = @ts, state = @state WHERE id = @id AND (last_seen_at IS NULL OR last_seen_at <= @ts)',
+        `UPDATE devices SET last_seen_at = @ts, state = @state, recent_uplinks = COALESCE(@recent, recent_uplinks)
+         WHERE id = @id AND (last_seen_at IS NULL OR last_seen_at <= @ts)`,
       ),
+      setRecentUplinks: db.prepare('UPDATE devices SET recent_uplinks = ? WHERE id = ?'),
       upsertProp: db.prepare(
         `INSERT INTO device_properties (device_id, name, value, updated_at) VALUES (?, ?, ?, ?)
          ON CONFLICT (device_id, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
@@ -146,7 +150,6 @@ export class SqliteStore implements Store {
       deleteDevice: db.prepare('DELETE FROM devices WHERE id = ?'),
       deleteDeviceProps: db.prepare('DELETE FROM device_properties WHERE device_id = ?'),
       deleteDeviceCreds: db.prepare('DELETE FROM device_credentials WHERE device_id = ?'),
-      deleteDeviceKeys: db.prepare('DELETE FROM uplink_keys WHERE device_id = ?'),
       getCreds: db.prepare<[string], { api_key: string; push_url: string; replace_url: string }>(
         'SELECT api_key, push_url, replace_url FROM device_credentials WHERE device_id = ?',
       ),
@@ -155,7 +158,6 @@ export class SqliteStore implements Store {
          ON CONFLICT (device_id) DO UPDATE SET api_key = excluded.api_key, push_url = excluded.push_url,
            replace_url = excluded.replace_url, updated_at = excluded.updated_at`,
       ),
-      insertKey: db.prepare('INSERT OR IGNORE INTO uplink_keys (device_id, session_key_id, f_cnt) VALUES (?, ?, ?)'),
       insertBucket: db.prepare('INSERT OR IGNORE INTO buckets (id, device_id, app_id, created_at) VALUES (?, ?, ?, ?)'),
       insertRow: db.prepare('INSERT INTO bucket_rows (bucket_id, ts, data) VALUES (?, ?, ?)'),
       insertDeadLetter: db.prepare(
@@ -301,7 +303,6 @@ export class SqliteStore implements Store {
       if (gone) {
         this.stmt.deleteDeviceProps.run(id);
         this.stmt.deleteDeviceCreds.run(id);
-        this.stmt.deleteDeviceKeys.run(id);
         this.stmt.deleteDeviceMessages.run(id);
       }
       return gone;
@@ -349,9 +350,12 @@ export class SqliteStore implements Store {
   async commitUplink(w: UplinkWrite): Promise<UplinkWriteResult> {
     return this.commits.run(() => {
       const now = this.nowIso();
+      // The window of a device that does not exist yet starts empty: its row comes with this write.
+      let recent: RecentUplinks | null = null;
       if (w.dedupe) {
-        const fresh = this.stmt.insertKey.run(w.dedupe.deviceId, w.dedupe.sessionKeyId, w.dedupe.fCnt).changes > 0;
-        if (!fresh) return { duplicate: true, deadLetterId: null, events: [] };
+        const row = this.stmt.recentUplinks.get(w.dedupe.deviceId);
+        recent = parseRecentUplinks(row?.recent_uplinks ?? null);
+        if (hasRecentUplink(recent, w.dedupe)) return { duplicate: true, deadLetterId: null, events: [] };
       }
       if (w.resolvesDeadLetter !== null && this.stmt.resolveDeadLetter.run(now, w.resolvesDeadLetter).changes === 0) {
         throw new WriteConflict(`dead letter ${w.resolvesDeadLetter} was already replayed`);
@@ -385,8 +389,14 @@ export class SqliteStore implements Store {
         );
       }
       const seen = w.deviceSeen;
-      if (seen && this.stmt.deviceSeen.run({ ts: seen.lastSeenAt, state: JSON.stringify(seen.state), id: seen.id }).changes > 0) {
-        for (const [name, value] of Object.entries(seen.properties)) this.stmt.upsertProp.run(seen.id, name, JSON.stringify(value), now);
+      if (seen) {
+        const window = recent && w.dedupe ? JSON.stringify(withRecentUplink(recent, w.dedupe)) : null;
+        if (this.stmt.deviceSeen.run({ ts: seen.lastSeenAt, state: JSON.stringify(seen.state), recent: window, id: seen.id }).changes > 0) {
+          for (const [name, value] of Object.entries(seen.properties)) this.stmt.upsertProp.run(seen.id, name, JSON.stringify(value), now);
+        } else if (window !== null) {
+          // A late uplink: the device's state stays, its key still joins the window.
+          this.stmt.setRecentUplinks.run(window, seen.id);
+        }
       }
       if (w.credentials) {
         const c = w.credentials.value;

@@ -18,7 +18,10 @@ import type {
 
 /** Everything one uplink changes, written in one transaction (and one group commit). */
 export interface UplinkWrite {
-  /** Idempotency key; a second write with the same key changes nothing. */
+  /**
+   * Idempotency key, checked against the device's recent uplinks (recent-uplinks.ts): a second write
+   * with the same key changes nothing. Recorded with `deviceSeen` (same device).
+   */
   dedupe: { deviceId: string; sessionKeyId: string; fCnt: number } | null;
   newDevice: Omit<DeviceRecord, 'downlinkReady'> | null;
   /** Recorded only if this write is the one that created the device (concurrent first uplinks race). */

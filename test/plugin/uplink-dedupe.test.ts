@@ -54,4 +54,30 @@ describe('duplicate uplinks (same device, session and f_cnt) are stored once', (
     expect(results.map((r) => r.body.status).sort()).toEqual(['duplicate', 'duplicate', 'duplicate', 'duplicate', 'duplicate', 'stored']);
     expect(await rowCount()).toBe(2);
   });
+
+  it('recognises the resend of an uplink that arrived late (older than the last one)', async () => {
+    await plugin.webhook(uplinkBody({ fCnt: 11, receivedAt: '2025-04-16T11:55:00Z' }));
+    const late = await plugin.webhook(uplinkBody({ fCnt: 10, receivedAt: '2025-04-16T11:54:00Z' }));
+    expect(late.body.status).toBe('stored');
+    const resent = await plugin.webhook(uplinkBody({ fCnt: 10, receivedAt: '2025-04-16T11:54:00Z' }));
+    expect(resent.body.status).toBe('duplicate');
+    expect(await rowCount()).toBe(2);
+  });
+
+  it('recognises resends within the last 32 uplinks of a session', async () => {
+    for (let fCnt = 1; fCnt <= 33; fCnt++) await plugin.webhook(uplinkBody({ fCnt }));
+    expect((await plugin.webhook(uplinkBody({ fCnt: 2 }))).body.status).toBe('duplicate');
+    expect((await plugin.webhook(uplinkBody({ fCnt: 33 }))).body.status).toBe('duplicate');
+    expect(await rowCount()).toBe(33);
+  });
+
+  it('does not take an uplink of another application with the same device id for a duplicate', async () => {
+    await plugin.request('PUT', '/api/profiles/default', { body: { uplink: { device_id_source: 'device_id' }, formatter: { type: 'none' } } });
+    const a = await plugin.webhook(uplinkBody({ appId: 'orchard-app', deviceId: 'sensor-1', fCnt: 5, decoded: { from: 'orchard' } }));
+    expect(a.body.status).toBe('stored');
+    const b = await plugin.webhook(uplinkBody({ appId: 'vineyard-app', deviceId: 'sensor-1', fCnt: 5, decoded: { from: 'vineyard' } }));
+    expect(b.body.status).toBe('dead_letter');
+    const letters = (await plugin.request('GET', '/api/dead-letters?app_id=vineyard-app')).body.items;
+    expect(letters.map((l: { reason: string }) => l.reason)).toEqual(['device_id_conflict']);
+  });
 });
