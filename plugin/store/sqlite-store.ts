@@ -19,6 +19,7 @@ import { MIGRATIONS } from './sqlite-schema.js';
 import { WriteConflict } from './errors.js';
 import { Checkpointer } from './checkpointer.js';
 import { GroupCommit } from './group-commit.js';
+import { WalSync } from './wal-sync.js';
 import { where, type SqlValue } from './sql-filter.js';
 import { hasRecentUplink, parseRecentUplinks, withRecentUplink, type RecentUplinks } from './recent-uplinks.js';
 
@@ -91,25 +92,28 @@ const toDeadLetter = (r: DeadLetterRow): DeadLetter => ({
 const encodeCursor = (id: string): string => Buffer.from(id, 'utf8').toString('base64url');
 const decodeCursor = (cursor: string): string => Buffer.from(cursor, 'base64url').toString('utf8');
 
-/** Embedded default store: better-sqlite3 in WAL mode, fsync on every (group) commit. */
+/** Embedded default store: better-sqlite3 in WAL mode, every (group) commit synced to disk before it is answered. */
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly commits: GroupCommit;
   private readonly checkpointer: Checkpointer;
+  private readonly walSync: WalSync;
   private readonly stmt;
   private eventsSinceTrim = 0;
 
   constructor(private readonly options: SqliteStoreOptions) {
     this.db = new Database(options.file);
     this.db.pragma('journal_mode = WAL');
-    // FULL: a commit is on disk before its webhook is answered (WAL + NORMAL could lose it on power loss).
-    this.db.pragma('synchronous = FULL');
+    // NORMAL writes commits to the WAL without syncing; WalSync syncs the WAL off the event loop and
+    // every write is answered only after that, so a commit is on disk before its webhook is answered.
+    this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = OFF');
     this.db.pragma('busy_timeout = 5000');
     // Checkpoints run in the Checkpointer's thread; this high threshold is only a safety net.
     this.db.pragma('wal_autocheckpoint = 25000');
     this.migrate();
-    this.commits = new GroupCommit(this.db);
+    this.walSync = new WalSync(`${options.file}-wal`);
+    this.commits = new GroupCommit(this.db, () => this.walSync.sync());
     this.checkpointer = new Checkpointer(options.file);
     const db = this.db;
     this.stmt = {
@@ -562,6 +566,7 @@ export class SqliteStore implements Store {
 
   async close() {
     await this.commits.drain();
+    this.walSync.close();
     await this.checkpointer.close();
     this.db.close();
   }
