@@ -683,7 +683,22 @@ function invoke(head, first, second) {
  * first/second are JSON texts or absent. Replies {"r":<json>?,"l":[...]?} on success, else
  * {"k":<kind>,"m":...,"s":...,"l":[...]?}.
  */
-function run(head, first, second) {
+function run(head, ...pieces) {
+  // The host sends each JSON text in pieces (see app-sandbox.ts), null between the first and the second.
+  let first, text;
+  let split = false;
+  for (let i = 0; i < pieces.length; i++) {
+    const piece = pieces[i];
+    if (piece === null) {
+      first = text;
+      text = undefined;
+      split = true;
+    } else {
+      text = text === undefined ? piece : text + piece;
+    }
+  }
+  const second = split ? text : undefined;
+  if (!split) first = text;
   if (logCalls > 0) {
     logs = [];
     logCalls = 0;

@@ -152,10 +152,16 @@ export class FormatterRuntime {
     }
   }
 
-  stats(): { isolates: number; scripts: number } {
-    let scripts = 0;
-    for (const sandbox of this.sandboxes.values()) scripts += sandbox.scriptCount;
-    return { isolates: this.sandboxes.size, scripts };
+  /** Isolates and scripts held, and the isolates' memory (heap committed, and held outside the heap). */
+  stats(): { isolates: number; scripts: number; heapBytes: number; externalBytes: number } {
+    const stats = { isolates: this.sandboxes.size, scripts: 0, heapBytes: 0, externalBytes: 0 };
+    for (const sandbox of this.sandboxes.values()) {
+      const memory = sandbox.memory();
+      stats.scripts += sandbox.scriptCount;
+      stats.heapBytes += memory.heapBytes;
+      stats.externalBytes += memory.externalBytes;
+    }
+    return stats;
   }
 
   dispose(): void {

@@ -48,7 +48,7 @@ describe('none formatter', () => {
 
   it('needs no isolate', async () => {
     await runtime.runUplink('none-only', none, uplink('01'));
-    expect(runtime.stats()).toEqual({ isolates: 0, scripts: 0 });
+    expect(runtime.stats()).toMatchObject({ isolates: 0, scripts: 0 });
     expect(runtime.check(none)).toBeNull();
   });
 });
