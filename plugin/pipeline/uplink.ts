@@ -42,8 +42,11 @@ export interface UplinkInput {
  * A failing formatter or a device that may not be used ends in a dead letter, never lost.
  */
 export class UplinkPipeline {
-  /** Only a cache: the store decides (device creation is idempotent, see commitUplink). */
-  private readonly devices = new LRUCache<string, KnownDevice>({ max: 200_000, ttl: 60_000 });
+  /**
+   * Only a cache: the store decides (device creation is idempotent, see commitUplink). Sized for the
+   * devices that send often; lru-cache allocates its arrays for `max` up front (200k cost 9 MB).
+   */
+  private readonly devices = new LRUCache<string, KnownDevice>({ max: 20_000, ttl: 60_000 });
 
   constructor(private readonly deps: { store: Store; runtime: FormatterRuntime; events: EventLog; clock: Clock }) {}
 
