@@ -31,7 +31,7 @@ export interface EntryPoints {
   downlinkReadsDevice: boolean;
 }
 
-type BridgeFunction = (...args: (string | number | undefined)[]) => string;
+type BridgeFunction = (...args: (string | number | null | undefined)[]) => string;
 
 export interface LoadedScript {
   readonly entries: EntryPoints;
