@@ -24,7 +24,7 @@ interface KnownDevice {
   appId: string;
   bucketId: string | null;
   /** Last credentials written, to skip rewriting identical ones on every uplink. */
-  credentials: string | null;
+  credentials: DownlinkCredentials | null;
 }
 
 /** Input of one uplink run; `replayOf` is set when a dead letter is replayed. */
@@ -69,6 +69,8 @@ export class UplinkPipeline {
     const { profile } = input;
     const settings = profile.settings;
     const up = normalizeUplink(input.body, clock.now());
+    // Parsed once: TTS times carry nanoseconds, which take V8's slow date parser.
+    const receivedMs = Date.parse(up.receivedAt);
     const { deviceId, bucketId } = deviceIdentity(settings.uplink, up.ids);
     const dedupe = { deviceId, sessionKeyId: up.sessionKeyId, fCnt: up.fCnt };
     const base = { appId: profile.appId, deviceId };
@@ -134,7 +136,7 @@ export class UplinkPipeline {
       ...(input.messageJson ? { messageJson: input.messageJson } : {}),
     });
     if (report.ok && report.output) {
-      if (known.bucketId) write.bucketRow = { bucketId: known.bucketId, tsMs: Date.parse(up.receivedAt), data: report.output };
+      if (known.bucketId) write.bucketRow = { bucketId: known.bucketId, tsMs: receivedMs, data: report.output };
       events.push({
         ...base,
         category: 'uplink',
@@ -156,13 +158,13 @@ export class UplinkPipeline {
 
     write.deviceSeen = {
       id: deviceId,
-      lastSeenAt: new Date(up.receivedAt).toISOString(),
+      lastSeenAt: new Date(receivedMs).toISOString(),
       state: { ...up.ids, f_port: up.fPort, f_cnt: up.fCnt, last_seen: up.receivedAt },
       properties: this.seenProperties(up, settings),
     };
-    const credentialsKey = input.credentials ? JSON.stringify(input.credentials) : null;
-    if (credentialsKey !== null && credentialsKey !== known.credentials) write.credentials = { deviceId, value: input.credentials! };
-    return this.commit(write, deviceId, known, credentialsKey);
+    const credentials = input.credentials;
+    if (credentials && !sameCredentials(credentials, known.credentials)) write.credentials = { deviceId, value: credentials };
+    return this.commit(write, deviceId, known, credentials);
   }
 
   private duplicate(deviceId: string): UplinkOutcome {
@@ -177,10 +179,10 @@ export class UplinkPipeline {
     return props;
   }
 
-  private async commit(write: UplinkWrite, deviceId: string, known: KnownDevice | null, credentialsKey: string | null): Promise<UplinkOutcome> {
+  private async commit(write: UplinkWrite, deviceId: string, known: KnownDevice | null, credentials: DownlinkCredentials | null): Promise<UplinkOutcome> {
     const result = await this.deps.store.commitUplink(write);
     if (result.duplicate) return this.duplicate(deviceId);
-    if (known) this.devices.set(deviceId, { ...known, credentials: credentialsKey ?? known.credentials });
+    if (known) this.devices.set(deviceId, { ...known, credentials: credentials ?? known.credentials });
     this.deps.events.publish(result.events);
     return {
       status: result.deadLetterId !== null ? 'dead_letter' : 'stored',
@@ -189,6 +191,10 @@ export class UplinkPipeline {
       credentialsChanged: write.credentials !== null,
     };
   }
+}
+
+function sameCredentials(a: DownlinkCredentials, b: DownlinkCredentials | null): boolean {
+  return b !== null && a.apiKey === b.apiKey && a.pushUrl === b.pushUrl && a.replaceUrl === b.replaceUrl;
 }
 
 function uplinkDetails(up: NormalizedUplink, report: RunReport<JsonObject>): JsonObject {
