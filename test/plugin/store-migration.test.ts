@@ -76,7 +76,9 @@ describe('SQLite schema upgrades', () => {
     expect((await write(41)).duplicate).toBe(false);
     expect((await write(41)).duplicate).toBe(true);
     await store.close();
-    const tables = new Database(file).prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'uplink_keys'").all();
+    const reopened = new Database(file);
+    const tables = reopened.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'uplink_keys'").all();
+    reopened.close();
     expect(tables).toEqual([]);
   });
 });
