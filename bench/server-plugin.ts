@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import pino from 'pino';
 import { createApp } from '../plugin/app.js';
-import { loadConfig } from '../plugin/config.js';
+import { loadConfig, runtimeOptions } from '../plugin/config.js';
 import { SqliteStore } from '../plugin/store/sqlite-store.js';
 import { FormatterRuntime } from '../sandbox/runtime.js';
 import { failChild, serveChild } from './ipc.js';
@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   mkdirSync(dataDir, { recursive: true });
   if (!config.adminToken) throw new Error('PLUGIN_ADMIN_TOKEN is required for the bench');
   const store = new SqliteStore({ file: join(dataDir, 'plugin.db'), eventCap: config.eventCap, now: () => new Date() });
-  const runtime = new FormatterRuntime({ maxIsolates: config.maxIsolates, memoryLimitMb: config.isolateMemoryMb });
+  const runtime = new FormatterRuntime(runtimeOptions(config));
   const app = await createApp({
     store,
     runtime,

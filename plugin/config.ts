@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import type { RuntimeOptions } from '../sandbox/runtime.js';
 import { bodyValidator } from './http/validate.js';
 
 /** Environment configuration, validated at start-up with the same machinery as request bodies. */
@@ -13,8 +14,9 @@ export const ConfigSchema = Type.Object({
     { default: 'info' },
   ),
   eventCap: Type.Integer({ minimum: 100, default: 100000 }),
-  maxIsolates: Type.Integer({ minimum: 1, default: 200 }),
-  isolateMemoryMb: Type.Integer({ minimum: 8, maximum: 1024, default: 32 }),
+  maxApps: Type.Integer({ minimum: 1, default: 200 }),
+  appsPerIsolate: Type.Integer({ minimum: 1, maximum: 1000, default: 16 }),
+  isolateMemoryMb: Type.Integer({ minimum: 8, maximum: 1024, default: 64 }),
   ttsTimeoutMs: Type.Integer({ minimum: 100, maximum: 60000, default: 10000 }),
 });
 export type Config = Static<typeof ConfigSchema>;
@@ -29,11 +31,17 @@ const ENV: Record<keyof Config, string> = {
   publicUrl: 'PLUGIN_PUBLIC_URL',
   logLevel: 'PLUGIN_LOG_LEVEL',
   eventCap: 'PLUGIN_EVENT_CAP',
-  maxIsolates: 'PLUGIN_MAX_ISOLATES',
+  maxApps: 'PLUGIN_MAX_APPS',
+  appsPerIsolate: 'PLUGIN_APPS_PER_ISOLATE',
   isolateMemoryMb: 'PLUGIN_ISOLATE_MEMORY_MB',
   ttsTimeoutMs: 'PLUGIN_TTS_TIMEOUT_MS',
 };
-const NUMERIC = new Set<keyof Config>(['port', 'eventCap', 'maxIsolates', 'isolateMemoryMb', 'ttsTimeoutMs']);
+const NUMERIC = new Set<keyof Config>(['port', 'eventCap', 'maxApps', 'appsPerIsolate', 'isolateMemoryMb', 'ttsTimeoutMs']);
+
+/** The formatter runtime's part of the configuration. */
+export function runtimeOptions(config: Config): RuntimeOptions {
+  return { maxApps: config.maxApps, appsPerIsolate: config.appsPerIsolate, memoryLimitMb: config.isolateMemoryMb };
+}
 
 /** Reads PLUGIN_* variables; throws with every problem listed when one is wrong. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import pino from 'pino';
 import { FormatterRuntime } from '../sandbox/runtime.js';
 import { createApp } from './app.js';
-import { loadConfig } from './config.js';
+import { loadConfig, runtimeOptions } from './config.js';
 import { newToken } from './http/secrets.js';
 import { SqliteStore } from './store/sqlite-store.js';
 
@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const { token, generated } = adminToken(dataDir, config.adminToken);
   const store = new SqliteStore({ file: join(dataDir, 'plugin.db'), eventCap: config.eventCap, now: () => new Date() });
-  const runtime = new FormatterRuntime({ maxIsolates: config.maxIsolates, memoryLimitMb: config.isolateMemoryMb });
+  const runtime = new FormatterRuntime(runtimeOptions(config));
   const app = await createApp({
     store,
     runtime,

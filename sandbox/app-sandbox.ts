@@ -1,24 +1,23 @@
 /**
- * One application's isolate: its heap limit, its compiled script versions (one context each) and
- * the synchronous calls into them.
+ * One application's formatter scripts in a SharedIsolate: its compiled script versions (one
+ * context each, never shared with another application) and the synchronous calls into them.
  *
  * Each script version gets its own context because top-level `let`/`const`/`function` of one
  * version would otherwise clash with, or linger into, the next version of the same script.
  */
 import { createHash } from 'node:crypto';
-import ivm from 'isolated-vm';
+import type ivm from 'isolated-vm';
 import { LRUCache } from 'lru-cache';
 import type { FormatterError, LogEntry, LogLevel } from '../formatters/contract.js';
 import type { ScriptStyle } from '../formatters/javascript-output.js';
 import { fromIsolateException, runtimeError, SCRIPT_FILENAME, syntaxError } from './errors.js';
-import type { Prelude } from './prelude.js';
+import type { SharedIsolate } from './shared-isolate.js';
 import { ASYNC_FEATURE_MESSAGE, asyncFeaturePosition, asyncFeatureProbe } from './sync-only.js';
 
 export interface SandboxConfig {
-  memoryLimitMb: number;
+  /** The isolate this application joins (and leaves on dispose). */
+  host: SharedIsolate;
   maxScripts: number;
-  /** The runtime's prelude, shared by its isolates. */
-  prelude: Prelude;
 }
 
 /** Which entry point serves each direction, as the bridge resolved them after the top level ran. */
@@ -126,16 +125,17 @@ function styleOf(value: unknown): ScriptStyle | null {
 }
 
 export class AppSandbox {
+  readonly host: SharedIsolate;
   private readonly isolate: ivm.Isolate;
-  private readonly prelude: ivm.Script;
   private readonly scripts: LRUCache<string, ScriptSlot>;
   /** The last script text and its slot: skips hashing while an application keeps one script. */
   private last: { source: string; slot: ScriptSlot } | undefined;
+  private left = false;
 
-  constructor(private readonly config: SandboxConfig) {
-    this.isolate = new ivm.Isolate({ memoryLimit: config.memoryLimitMb });
-    // Compiled once per isolate, run once per context.
-    this.prelude = config.prelude.compile(this.isolate);
+  constructor(config: SandboxConfig) {
+    this.host = config.host;
+    this.isolate = config.host.isolate;
+    config.host.join();
     this.scripts = new LRUCache<string, ScriptSlot>({
       max: config.maxScripts,
       dispose: (slot) => {
@@ -146,7 +146,7 @@ export class AppSandbox {
   }
 
   get disposed(): boolean {
-    return this.isolate.isDisposed;
+    return this.left || this.isolate.isDisposed;
   }
 
   /** Compiled script versions held (failed ones included: they are cached too). */
@@ -203,7 +203,7 @@ export class AppSandbox {
     try {
       const context = this.isolate.createContextSync();
       held.push(context);
-      const bridge = this.prelude.runSync(context, { reference: true }) as ivm.Reference<Record<string, BridgeFunction>>;
+      const bridge = this.host.prelude.runSync(context, { reference: true }) as ivm.Reference<Record<string, BridgeFunction>>;
       held.push(bridge);
       const get = (name: string): ivm.Reference<BridgeFunction> => {
         const ref = bridge.getSync(name, { reference: true }) as ivm.Reference<BridgeFunction>;
@@ -272,20 +272,16 @@ export class AppSandbox {
   }
 
   private exceptionError(err: unknown, timeoutMs: number): FormatterError {
-    return fromIsolateException(err, this.disposed, { timeoutMs, memoryLimitMb: this.config.memoryLimitMb });
+    return fromIsolateException(err, this.disposed, { timeoutMs, memoryLimitMb: this.host.memoryLimitMb });
   }
 
-  /** The isolate's heap and the memory it holds outside the heap (external strings, array buffers). */
-  memory(): { heapBytes: number; externalBytes: number } {
-    if (this.disposed) return { heapBytes: 0, externalBytes: 0 };
-    const h = this.isolate.getHeapStatisticsSync();
-    return { heapBytes: h.total_heap_size, externalBytes: h.externally_allocated_size };
-  }
-
+  /** Releases this application's contexts and leaves the isolate (the last tenant disposes it). */
   dispose(): void {
+    if (this.left) return;
+    this.left = true;
     this.scripts.clear();
     this.last = undefined;
-    if (!this.isolate.isDisposed) this.isolate.dispose();
+    this.host.leave();
   }
 }
 

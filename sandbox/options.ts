@@ -3,9 +3,11 @@
  */
 
 export interface RuntimeOptions {
-  /** Application isolates kept alive (LRU); the least recently used one is disposed. Default 200. */
-  maxIsolates?: number;
-  /** Heap limit of each isolate in MB (isolated-vm minimum 8). Default 32. */
+  /** Applications whose formatters stay loaded (LRU); the least recently used one is unloaded. Default 200. */
+  maxApps?: number;
+  /** Applications sharing one isolate, each in contexts of its own; 1 gives each its own isolate. Default 16. */
+  appsPerIsolate?: number;
+  /** Heap limit of each isolate in MB, shared by its applications (isolated-vm minimum 8). Default 64. */
   memoryLimitMb?: number;
   /** Per-call time limit when a spec gives none (or a non-positive one). Default 100 ms. */
   defaultTimeoutMs?: number;
@@ -26,8 +28,9 @@ export interface RuntimeOptions {
 export type ResolvedOptions = Required<RuntimeOptions>;
 
 const DEFAULTS: ResolvedOptions = {
-  maxIsolates: 200,
-  memoryLimitMb: 32,
+  maxApps: 200,
+  appsPerIsolate: 16,
+  memoryLimitMb: 64,
   defaultTimeoutMs: 100,
   maxTimeoutMs: 5000,
   maxScriptBytes: 256 * 1024,

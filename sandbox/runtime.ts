@@ -1,6 +1,11 @@
 /**
- * FormatterRuntime: runs an application's formatter (javascript in its own isolate, cayennelpp and
- * none on the host) and reports the outcome. Runs never throw for user-script problems.
+ * FormatterRuntime: runs an application's formatter (javascript in contexts of its own inside a
+ * shared isolate, cayennelpp and none on the host) and reports the outcome. Runs never throw for
+ * user-script problems.
+ *
+ * Applications are packed into isolates, `appsPerIsolate` at most each (see shared-isolate.ts for
+ * why); one whose formatter exhausts its isolate's heap gets an isolate of its own from then on, so
+ * it cannot reset its neighbours twice.
  *
  * Calls into isolates are synchronous (applySync with a timeout): ~3 µs per call against 20-50 µs
  * for an awaited async apply (bench/sandbox.ts), and the time limit bounds how long the event loop
@@ -28,6 +33,7 @@ import { AppSandbox, type BridgeCall, type EntryPoints } from './app-sandbox.js'
 import { contractError, limitError } from './errors.js';
 import { callTimeout, resolveOptions, type ResolvedOptions, type RuntimeOptions } from './options.js';
 import { Prelude } from './prelude.js';
+import { SharedIsolate } from './shared-isolate.js';
 
 export type { RuntimeOptions } from './options.js';
 
@@ -60,7 +66,11 @@ export class FormatterRuntime {
   private readonly options: ResolvedOptions;
   private readonly prelude: Prelude;
   private readonly sandboxes: LRUCache<string, AppSandbox>;
-  /** Isolate used by check(); never holds a script after a check. */
+  /** The isolates applications share (disposed ones are dropped when met). */
+  private shared: SharedIsolate[] = [];
+  /** Applications that exhausted a shared isolate's heap: they get isolates of their own. */
+  private readonly solo = new LRUCache<string, true>({ max: 1000 });
+  /** Used by check(); never holds a script after a check. */
   private checker: AppSandbox | undefined;
 
   constructor(options: RuntimeOptions = {}) {
@@ -72,7 +82,7 @@ export class FormatterRuntime {
       maxDepth: MAX_OUTPUT_DEPTH,
     });
     this.sandboxes = new LRUCache<string, AppSandbox>({
-      max: this.options.maxIsolates,
+      max: this.options.maxApps,
       dispose: (sandbox) => sandbox.dispose(),
     });
   }
@@ -81,7 +91,7 @@ export class FormatterRuntime {
     if (spec.type !== 'javascript') return null;
     const tooLarge = this.sizeError(spec.script);
     if (tooLarge) return tooLarge;
-    if (!this.checker || this.checker.disposed) this.checker = this.newSandbox();
+    if (!this.checker || this.checker.disposed) this.checker = this.newSandbox(this.newIsolate(1));
     const slot = this.checker.loadOnce(spec.script, callTimeout(this.options, spec.timeoutMs));
     if (!slot.ok) return slot.error;
     const { uplink, downlink, decodeDownlink } = slot.script.entries;
@@ -152,12 +162,22 @@ export class FormatterRuntime {
     }
   }
 
-  /** Isolates and scripts held, and the isolates' memory (heap committed, and held outside the heap). */
-  stats(): { isolates: number; scripts: number; heapBytes: number; externalBytes: number } {
-    const stats = { isolates: this.sandboxes.size, scripts: 0, heapBytes: 0, externalBytes: 0 };
+  /**
+   * Applications loaded, the isolates they are in, their compiled scripts, and the isolates' memory
+   * (heap committed, and held outside the heap).
+   */
+  stats(): { apps: number; isolates: number; scripts: number; heapBytes: number; externalBytes: number } {
+    const isolates = new Set<SharedIsolate>();
+    let scripts = 0;
     for (const sandbox of this.sandboxes.values()) {
-      const memory = sandbox.memory();
-      stats.scripts += sandbox.scriptCount;
+      if (sandbox.disposed) continue;
+      scripts += sandbox.scriptCount;
+      isolates.add(sandbox.host);
+    }
+    const stats = { apps: 0, isolates: isolates.size, scripts, heapBytes: 0, externalBytes: 0 };
+    for (const sandbox of this.sandboxes.values()) if (!sandbox.disposed) stats.apps++;
+    for (const isolate of isolates) {
+      const memory = isolate.memory();
       stats.heapBytes += memory.heapBytes;
       stats.externalBytes += memory.externalBytes;
     }
@@ -166,6 +186,7 @@ export class FormatterRuntime {
 
   dispose(): void {
     this.sandboxes.clear();
+    this.shared = [];
     this.checker?.dispose();
     this.checker = undefined;
   }
@@ -192,6 +213,7 @@ export class FormatterRuntime {
     }
     const reply = sandbox.call(script, input, timeoutMs);
     if (!reply.ok) {
+      if (reply.error.kind === 'memory') this.solo.set(appId, true);
       this.forgetIfDisposed(appId, sandbox);
       return report(started, failure(reply.error), reply.logs);
     }
@@ -201,18 +223,32 @@ export class FormatterRuntime {
   private sandboxFor(appId: string): AppSandbox {
     let sandbox = this.sandboxes.get(appId);
     if (!sandbox || sandbox.disposed) {
-      sandbox = this.newSandbox();
+      // Whoever leaves (the old sandbox of a disposed isolate, or the least recently used
+      // application when all places are taken) does so before the new sandbox takes a place.
+      if (sandbox) this.sandboxes.delete(appId);
+      else if (this.sandboxes.size >= this.options.maxApps) this.sandboxes.pop();
+      sandbox = this.newSandbox(this.solo.has(appId) ? this.newIsolate(1) : this.sharedIsolate());
       this.sandboxes.set(appId, sandbox);
     }
     return sandbox;
   }
 
-  private newSandbox(): AppSandbox {
-    return new AppSandbox({
-      memoryLimitMb: this.options.memoryLimitMb,
-      maxScripts: this.options.maxScriptsPerApp,
-      prelude: this.prelude,
-    });
+  /** The first isolate with room, else a new one. */
+  private sharedIsolate(): SharedIsolate {
+    this.shared = this.shared.filter((isolate) => !isolate.disposed);
+    const found = this.shared.find((isolate) => isolate.open);
+    if (found) return found;
+    const created = this.newIsolate(this.options.appsPerIsolate);
+    this.shared.push(created);
+    return created;
+  }
+
+  private newIsolate(capacity: number): SharedIsolate {
+    return new SharedIsolate(this.prelude, this.options.memoryLimitMb, capacity);
+  }
+
+  private newSandbox(host: SharedIsolate): AppSandbox {
+    return new AppSandbox({ host, maxScripts: this.options.maxScriptsPerApp });
   }
 
   /** An isolate killed by its memory limit is dropped; the next call creates a fresh one. */

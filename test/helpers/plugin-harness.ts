@@ -60,7 +60,7 @@ export class PluginHarness {
       eventCap: this.options.eventCap ?? 10000,
       now: () => (clock ? clock.now() : new Date()),
     });
-    this.runtime = new FormatterRuntime({ maxIsolates: 20 });
+    this.runtime = new FormatterRuntime({ maxApps: 20 });
     this.app = await createApp({
       store: this.store,
       runtime: this.runtime,

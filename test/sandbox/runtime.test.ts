@@ -22,7 +22,8 @@ async function evaluate(body: string, appId = 'eval', target = runtime): Promise
 const counter = js('var n = 0;\nmodule.exports.uplink = function () { n++; return { n: n }; };');
 
 describe('isolation and caching', () => {
-  it('keeps global state per application', async () => {
+  it('keeps global state per application, also between applications that share an isolate', async () => {
+    const r = newRuntime({});
     const spec = js(
       'module.exports.uplink = function (payload) {\n' +
         '  const seen = { secret: typeof secret === "undefined" ? null : secret, polluted: ({}).polluted === undefined ? null : ({}).polluted };\n' +
@@ -31,10 +32,28 @@ describe('isolation and caching', () => {
         '  return seen;\n' +
         '};',
     );
-    expect((await runtime.runUplink('app-a', spec, uplink('0A'))).output).toEqual({ secret: null, polluted: null });
-    expect((await runtime.runUplink('app-b', spec, uplink('0B'))).output).toEqual({ secret: null, polluted: null });
-    expect((await runtime.runUplink('app-a', spec, uplink('0A'))).output).toEqual({ secret: 'Cg==', polluted: 'Cg==' });
+    expect((await r.runUplink('app-a', spec, uplink('0A'))).output).toEqual({ secret: null, polluted: null });
+    expect((await r.runUplink('app-b', spec, uplink('0B'))).output).toEqual({ secret: null, polluted: null });
+    expect((await r.runUplink('app-a', spec, uplink('0A'))).output).toEqual({ secret: 'Cg==', polluted: 'Cg==' });
+    expect(r.stats()).toMatchObject({ apps: 2, isolates: 1 });
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('gives each application its own context even when two run the same script', async () => {
+    const r = newRuntime({});
+    expect((await r.runUplink('same-1', counter, uplink('01'))).output).toEqual({ n: 1 });
+    expect((await r.runUplink('same-2', counter, uplink('01'))).output).toEqual({ n: 1 });
+    expect((await r.runUplink('same-1', counter, uplink('01'))).output).toEqual({ n: 2 });
+    expect(r.stats()).toMatchObject({ apps: 2, isolates: 1, scripts: 2 });
+  });
+
+  it('packs applications into isolates, appsPerIsolate each', async () => {
+    const r = newRuntime({ appsPerIsolate: 3 });
+    for (let i = 0; i < 7; i++) await r.runUplink(`packed-${i}`, counter, uplink('01'));
+    expect(r.stats()).toMatchObject({ apps: 7, isolates: 3 });
+    const alone = newRuntime({ appsPerIsolate: 1 });
+    for (let i = 0; i < 3; i++) await alone.runUplink(`alone-${i}`, counter, uplink('01'));
+    expect(alone.stats()).toMatchObject({ apps: 3, isolates: 3 });
   });
 
   it('keeps state between calls of one script version', async () => {
@@ -55,20 +74,26 @@ describe('isolation and caching', () => {
     const text = 'module.exports.uplink = () => ({});';
     await r.runUplink('one', js(text), uplink('01'));
     await r.runUplink('one', js(text.slice(0, 10) + text.slice(10)), uplink('01'));
-    expect(r.stats()).toMatchObject({ isolates: 1, scripts: 1 });
+    expect(r.stats()).toMatchObject({ apps: 1, scripts: 1 });
     await r.runUplink('two', js(text), uplink('01'));
     await r.runUplink('two', counter, uplink('01'));
-    expect(r.stats()).toMatchObject({ isolates: 2, scripts: 3 });
+    expect(r.stats()).toMatchObject({ apps: 2, scripts: 3 });
   });
 
-  it('evicts the least recently used isolate beyond maxIsolates', async () => {
-    const r = newRuntime({ maxIsolates: 2 });
+  it('unloads the least recently used application beyond maxApps, and an isolate with its last application', async () => {
+    const r = newRuntime({ maxApps: 2, appsPerIsolate: 1 });
     for (const app of ['a', 'b', 'a', 'c']) await r.runUplink(app, counter, uplink('01'));
-    expect(r.stats()).toMatchObject({ isolates: 2, scripts: 2 });
-    // 'a' was used more recently than 'b', so 'b' was evicted and starts over.
+    expect(r.stats()).toMatchObject({ apps: 2, isolates: 2, scripts: 2 });
+    // 'a' was used more recently than 'b', so 'b' was unloaded and starts over.
     expect((await r.runUplink('a', counter, uplink('01'))).output).toEqual({ n: 3 });
     expect((await r.runUplink('b', counter, uplink('01'))).output).toEqual({ n: 1 });
-    expect(r.stats().isolates).toBe(2);
+    expect(r.stats()).toMatchObject({ apps: 2, isolates: 2 });
+  });
+
+  it('reuses the place an unloaded application leaves in a shared isolate', async () => {
+    const r = newRuntime({ maxApps: 2, appsPerIsolate: 2 });
+    for (const app of ['a', 'b', 'c', 'd']) await r.runUplink(app, counter, uplink('01'));
+    expect(r.stats()).toMatchObject({ apps: 2, isolates: 1 });
   });
 
   it('bounds script versions per application', async () => {
@@ -141,16 +166,32 @@ describe('limits', () => {
     expect(report.error).toEqual({ kind: 'timeout', message: 'formatter exceeded the time limit of 25 ms' });
   });
 
-  it('replaces an isolate that hits its memory limit, while other applications keep working', async () => {
+  const hog = js('module.exports.uplink = function () { const a = []; for (;;) a.push(new Array(100000).fill(a.length)); };', 5000);
+
+  it('replaces an isolate that hits its memory limit; its neighbours start over once, the culprit moves out', async () => {
     const r = newRuntime({ memoryLimitMb: 16 });
-    const hog = js('module.exports.uplink = function () { const a = []; for (;;) a.push(new Array(100000).fill(a.length)); };', 5000);
     await r.runUplink('hog', counter, uplink('01'));
     await r.runUplink('neighbour', counter, uplink('01'));
+    expect(r.stats()).toMatchObject({ apps: 2, isolates: 1 });
     const report = await r.runUplink('hog', hog, uplink('01'));
     expect(report.error).toEqual({ kind: 'memory', message: 'formatter exceeded the memory limit of 16 MB; its sandbox was reset' });
-    expect(r.stats()).toMatchObject({ isolates: 1, scripts: 1 });
+    expect(r.stats()).toMatchObject({ apps: 0, isolates: 0 });
+    // The shared isolate is gone: the neighbour works in a fresh one, its state starts over.
+    expect((await r.runUplink('neighbour', counter, uplink('01'))).output).toEqual({ n: 1 });
+    // The culprit now has an isolate of its own, so it cannot reset the neighbour again.
+    expect((await r.runUplink('hog', counter, uplink('01'))).output).toEqual({ n: 1 });
+    expect(r.stats()).toMatchObject({ apps: 2, isolates: 2 });
+    expect((await r.runUplink('hog', hog, uplink('01'))).error?.kind).toBe('memory');
     expect((await r.runUplink('neighbour', counter, uplink('01'))).output).toEqual({ n: 2 });
-    // A fresh isolate: the counter starts over.
+  });
+
+  it('with one application per isolate, a memory hog resets only itself', async () => {
+    const r = newRuntime({ memoryLimitMb: 16, appsPerIsolate: 1 });
+    await r.runUplink('hog', counter, uplink('01'));
+    await r.runUplink('neighbour', counter, uplink('01'));
+    expect((await r.runUplink('hog', hog, uplink('01'))).error?.kind).toBe('memory');
+    expect(r.stats()).toMatchObject({ apps: 1, isolates: 1 });
+    expect((await r.runUplink('neighbour', counter, uplink('01'))).output).toEqual({ n: 2 });
     expect((await r.runUplink('hog', counter, uplink('01'))).output).toEqual({ n: 1 });
   });
 
@@ -175,7 +216,8 @@ describe('limits', () => {
   });
 
   it('validates options', () => {
-    expect(() => new FormatterRuntime({ maxIsolates: 0 })).toThrow('RuntimeOptions.maxIsolates must be a positive integer');
+    expect(() => new FormatterRuntime({ maxApps: 0 })).toThrow('RuntimeOptions.maxApps must be a positive integer');
+    expect(() => new FormatterRuntime({ appsPerIsolate: 1.5 })).toThrow('RuntimeOptions.appsPerIsolate must be a positive integer');
     expect(() => new FormatterRuntime({ memoryLimitMb: 4 })).toThrow('RuntimeOptions.memoryLimitMb must be at least 8');
     expect(() => new FormatterRuntime({ memoryLimitMb: 8, maxScriptBytes: 2 * 1024 * 1024 })).toThrow(
       'RuntimeOptions.maxScriptBytes must stay below 1/8 of memoryLimitMb',
@@ -276,7 +318,7 @@ describe('check()', () => {
   it('does not keep application isolates or scripts', () => {
     const r = newRuntime({});
     expect(r.check(counter)).toBeNull();
-    expect(r.stats()).toMatchObject({ isolates: 0, scripts: 0 });
+    expect(r.stats()).toMatchObject({ apps: 0, isolates: 0, scripts: 0 });
   });
 });
 
