@@ -13,6 +13,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { START_NODE_FLAGS } from '../plugin/project-files.js';
 import { killAllChildren, ServerChild, type MemoryReport } from './children.js';
 import { summarizeProfile, type ProfileSummary } from './cpuprofile.js';
 import { loadFailed, runLoad, summarize, type LoadFigures, type LoadRound } from './load.js';
@@ -230,7 +231,9 @@ async function main(): Promise<number> {
   tmpDir = tmp;
   const servers: ServerChild[] = [];
   const start = async (name: string, file: string, env: Record<string, string>, nodeArgs: string[] = []) => {
-    const s = await ServerChild.start(name, join(here, file), env, nodeArgs);
+    // The plugin runs with the flags of `npm start`; bare Koa with node's defaults.
+    const flags = file === 'server-plugin.js' ? [...START_NODE_FLAGS, ...nodeArgs] : nodeArgs;
+    const s = await ServerChild.start(name, join(here, file), env, flags);
     servers.push(s);
     return s;
   };

@@ -13,4 +13,11 @@ export const PROJECT_ROOT = ((): string => {
   return dir;
 })();
 
-export const PACKAGE = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
+export const PACKAGE = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as {
+  name: string;
+  version: string;
+  scripts: { start: string };
+};
+
+/** The node flags of `npm start`, so the benchmarks and process tests run the plugin as it runs. */
+export const START_NODE_FLAGS: readonly string[] = PACKAGE.scripts.start.split(/\s+/).filter((word) => word.startsWith('--'));

@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { START_NODE_FLAGS } from '../../plugin/project-files.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const MAIN = join(ROOT, 'dist', 'plugin', 'main.js');
@@ -36,7 +37,7 @@ export function ensureBuilt(): void {
   }
 }
 
-/** `node --no-node-snapshot dist/plugin/main.js` as `npm start` runs it, with its own environment. */
+/** `node … dist/plugin/main.js` with the flags of `npm start`, with its own environment. */
 export class PluginProcess {
   readonly child: ChildProcess;
   stdout = '';
@@ -46,7 +47,7 @@ export class PluginProcess {
 
   constructor(env: Record<string, string>) {
     const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('PLUGIN_'))) as Record<string, string>;
-    this.child = spawn(process.execPath, ['--no-node-snapshot', MAIN], {
+    this.child = spawn(process.execPath, [...START_NODE_FLAGS, MAIN], {
       cwd: ROOT,
       env: { ...clean, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
