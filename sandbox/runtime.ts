@@ -198,7 +198,7 @@ export class FormatterRuntime {
     const sandbox = this.sandboxFor(appId);
     const slot = sandbox.prepare(spec.script, timeoutMs);
     if (!slot.ok) {
-      this.forgetIfDisposed(appId, sandbox);
+      this.afterFailure(appId, sandbox, slot.error);
       return report(started, failure(slot.error));
     }
     const { script } = slot;
@@ -213,8 +213,7 @@ export class FormatterRuntime {
     }
     const reply = sandbox.call(script, input, timeoutMs);
     if (!reply.ok) {
-      if (reply.error.kind === 'memory') this.solo.set(appId, true);
-      this.forgetIfDisposed(appId, sandbox);
+      this.afterFailure(appId, sandbox, reply.error);
       return report(started, failure(reply.error), reply.logs);
     }
     return report(started, operation.interpret(script.entries, reply.value), reply.logs);
@@ -251,8 +250,12 @@ export class FormatterRuntime {
     return new AppSandbox({ host, maxScripts: this.options.maxScriptsPerApp });
   }
 
-  /** An isolate killed by its memory limit is dropped; the next call creates a fresh one. */
-  private forgetIfDisposed(appId: string, sandbox: AppSandbox): void {
+  /**
+   * An application whose formatter (top level or call) exhausted the heap gets an isolate of its own
+   * from now on; an isolate killed by its memory limit is dropped, the next call creates a fresh one.
+   */
+  private afterFailure(appId: string, sandbox: AppSandbox, error: FormatterError): void {
+    if (error.kind === 'memory') this.solo.set(appId, true);
     if (sandbox.disposed && this.sandboxes.peek(appId) === sandbox) this.sandboxes.delete(appId);
   }
 

@@ -185,6 +185,17 @@ describe('limits', () => {
     expect((await r.runUplink('neighbour', counter, uplink('01'))).output).toEqual({ n: 2 });
   });
 
+  it('moves out an application whose top level exhausts the heap, so reloading it does not reset its neighbours', async () => {
+    const r = newRuntime({ memoryLimitMb: 16 });
+    const topLevelHog = js('const a = []; for (;;) a.push(new Array(100000).fill(a.length));\nmodule.exports.uplink = () => ({});', 5000);
+    await r.runUplink('neighbour', counter, uplink('01'));
+    expect((await r.runUplink('hog', topLevelHog, uplink('01'))).error?.kind).toBe('memory');
+    expect((await r.runUplink('neighbour', counter, uplink('01'))).output).toEqual({ n: 1 });
+    // A failed load is not cached: every uplink loads the script again, now in the hog's own isolate.
+    expect((await r.runUplink('hog', topLevelHog, uplink('01'))).error?.kind).toBe('memory');
+    expect((await r.runUplink('neighbour', counter, uplink('01'))).output).toEqual({ n: 2 });
+  });
+
   it('with one application per isolate, a memory hog resets only itself', async () => {
     const r = newRuntime({ memoryLimitMb: 16, appsPerIsolate: 1 });
     await r.runUplink('hog', counter, uplink('01'));
