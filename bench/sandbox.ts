@@ -3,7 +3,7 @@
  *
  * Decodes per second of a typical 4-byte decoder through FormatterRuntime (isolated-vm) next to the
  * same function in plain node:vm (no isolation: the unsafe baseline), the cost of a synchronous
- * versus an asynchronous isolated-vm call, and RSS with 100 applications' isolates loaded.
+ * versus an asynchronous isolated-vm call, and the RSS of 100 applications' formatters (isolates shared or not).
  * Each measurement runs for a bounded time; figures go to stdout.
  */
 import vm from 'node:vm';
@@ -88,21 +88,27 @@ async function callStyles(): Promise<void> {
   isolate.dispose();
 }
 
+/** RSS of 100 applications' formatters, loaded and after 300 calls each, packed into shared isolates and one isolate each. */
 async function memory(): Promise<void> {
-  const runtime = new FormatterRuntime();
   const spec: FormatterSpec = { type: 'javascript', script: templateScript('thinger-temperature-humidity'), timeoutMs: 100 };
-  const before = process.memoryUsage().rss;
-  const started = performance.now();
-  for (let i = 0; i < 100; i++) await runtime.runUplink(`memory-app-${i}`, spec, call);
-  const elapsed = performance.now() - started;
-  const after = process.memoryUsage().rss;
   const mb = (n: number): string => `${(n / 1024 / 1024).toFixed(1)} MB`;
-  console.log('\nMemory with 100 applications loaded (one isolate and one script each)');
-  console.log(`${'isolates / scripts'.padEnd(38)}${`${runtime.stats().isolates} / ${runtime.stats().scripts}`.padStart(14)}`);
-  console.log(`${'RSS before -> after'.padEnd(38)}${`${mb(before)} -> ${mb(after)}`.padStart(24)}`);
-  console.log(`${'RSS per application isolate'.padEnd(38)}${mb((after - before) / 100).padStart(14)}`);
-  console.log(`${'first call of a new application'.padEnd(38)}${`${(elapsed / 100).toFixed(2)} ms`.padStart(14)}`);
-  runtime.dispose();
+  console.log('\nMemory of 100 applications\' formatters (one script each)');
+  console.log(`${'layout'.padEnd(34)}${'isolates'.padStart(9)}${'loaded'.padStart(10)}${'busy'.padStart(10)}${'per app busy'.padStart(14)}${'first call'.padStart(12)}`);
+  for (const [name, appsPerIsolate] of [['shared (default, 16 per isolate)', 16], ['one isolate per application', 1]] as const) {
+    const runtime = new FormatterRuntime({ appsPerIsolate });
+    const before = process.memoryUsage().rss;
+    const started = performance.now();
+    for (let i = 0; i < 100; i++) await runtime.runUplink(`memory-app-${i}`, spec, call);
+    const firstCallMs = (performance.now() - started) / 100;
+    const loaded = process.memoryUsage().rss;
+    for (let i = 0; i < 30_000; i++) await runtime.runUplink(`memory-app-${i % 100}`, spec, call);
+    const busy = process.memoryUsage().rss;
+    console.log(
+      `${name.padEnd(34)}${String(runtime.stats().isolates).padStart(9)}${mb(loaded - before).padStart(10)}${mb(busy - before).padStart(10)}` +
+        `${mb((busy - before) / 100).padStart(14)}${`${firstCallMs.toFixed(2)} ms`.padStart(12)}`,
+    );
+    runtime.dispose();
+  }
 }
 
 const runtime = new FormatterRuntime();
