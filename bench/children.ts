@@ -10,6 +10,8 @@ export interface MemoryReport {
   externalMb: number;
   /** CPU time the child used so far (user + system), ms. */
   cpuMs: number;
+  /** The child's event loop since its previous report: busy share and timer lateness (stalls). */
+  loop: { busyPct: number; delayP99Ms: number; delayMaxMs: number };
   /** What the child reports about itself (the plugin: isolates and compiled scripts). */
   stats: Record<string, number>;
 }
@@ -115,6 +117,7 @@ export class ServerChild {
           heapUsedMb: mb(m.heapUsedBytes),
           externalMb: mb(m.externalBytes),
           cpuMs: m.cpuUs / 1000,
+          loop: m.loop,
           stats: m.stats,
         });
       };

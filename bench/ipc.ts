@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { monitorEventLoopDelay, performance, type EventLoopUtilization } from 'node:perf_hooks';
 
 /** Messages between bench/run.ts (parent) and a server child (bench/server-*.ts). */
 export type ChildMessage =
@@ -14,6 +15,8 @@ export type ChildMessage =
       externalBytes: number;
       /** process.cpuUsage(), user + system, microseconds. */
       cpuUs: number;
+      /** The event loop since the previous report: busy share, and how late timers ran (its stalls). */
+      loop: { busyPct: number; delayP99Ms: number; delayMaxMs: number };
       stats: Record<string, number>;
     }
   | { type: 'failed'; message: string };
@@ -44,6 +47,17 @@ function send(message: ChildMessage): void {
  */
 export function serveChild(server: Server, stop: () => Promise<void>, stats: () => Record<string, number> = () => ({})): void {
   let stopping = false;
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  delay.enable();
+  let utilization: EventLoopUtilization = performance.eventLoopUtilization();
+  const loopSinceLastReport = () => {
+    const now = performance.eventLoopUtilization();
+    const busyPct = Math.round(performance.eventLoopUtilization(now, utilization).utilization * 100);
+    utilization = now;
+    const loop = { busyPct, delayP99Ms: delay.percentile(99) / 1e6, delayMaxMs: delay.max / 1e6 };
+    delay.reset();
+    return loop;
+  };
   const exit = async (code: number) => {
     if (stopping) return;
     stopping = true;
@@ -70,6 +84,7 @@ export function serveChild(server: Server, stop: () => Promise<void>, stats: () 
         heapUsedBytes: mem.heapUsed,
         externalBytes: mem.external,
         cpuUs: cpu.user + cpu.system,
+        loop: loopSinceLastReport(),
         stats: stats(),
       });
     } else if (message.type === 'stop') {

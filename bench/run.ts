@@ -195,6 +195,8 @@ interface Measured {
   loaderCpuPct: number;
   /** CPU used by every other process on the machine during the round, % of one core (null: unknown). */
   otherCpuPct: number | null;
+  /** The server's event loop during the round: busy share, p99 and worst stall. */
+  loop: MemoryReport['loop'];
   /** The round's window on CLOCK_MONOTONIC, microseconds (to cut the CPU profile to it). */
   windowUs: [number, number];
 }
@@ -207,6 +209,7 @@ interface Row {
   serverCpuPct: number;
   loaderCpuPct: number;
   otherCpuPct: number | null;
+  loop: MemoryReport['loop'];
   /** Dead letters of a plugin row with uplinks not stored (reason and formatter error). */
   deadLetters: unknown[];
 }
@@ -264,12 +267,13 @@ async function main(): Promise<number> {
         machineBefore === null || machineAfter === null
           ? null
           : Math.max(0, Math.round(((machineAfter - machineBefore) / wallMs) * 100) - serverCpuPct - loaderCpuPct),
+      loop: after.loop,
       windowUs: [windowStart, windowEnd],
     };
     rounds.set(server, [...(rounds.get(server) ?? []), m]);
     const f = summarize([round]);
     log(
-      `  ${pad(server.name, 18)} ${lpad(String(f.rps), 6)} req/s  p50 ${f.p50Ms} ms  p99 ${f.p99Ms} ms  (CPU: server ${m.serverCpuPct}%, autocannon ${m.loaderCpuPct}%, other processes ${m.otherCpuPct ?? '?'}%)` +
+      `  ${pad(server.name, 18)} ${lpad(String(f.rps), 6)} req/s  p50 ${f.p50Ms} ms  p99 ${f.p99Ms} ms  (CPU: server ${m.serverCpuPct}%, autocannon ${m.loaderCpuPct}%, other processes ${m.otherCpuPct ?? '?'}%; event loop busy ${m.loop.busyPct}%, stalls p99 ${m.loop.delayP99Ms.toFixed(1)} ms, max ${m.loop.delayMaxMs.toFixed(1)} ms)` +
         (loadFailed(f) ? `  ERRORS: ${JSON.stringify(f.statusCodes)} errors=${f.errors} notStored=${f.notStored} ${f.samples.join(' | ')}` : ''),
     );
     return m;
@@ -294,6 +298,11 @@ async function main(): Promise<number> {
       serverCpuPct: avg((m) => m.serverCpuPct),
       loaderCpuPct: avg((m) => m.loaderCpuPct),
       otherCpuPct: measured.some((m) => m.otherCpuPct === null) ? null : avg((m) => m.otherCpuPct ?? 0),
+      loop: {
+        busyPct: avg((m) => m.loop.busyPct),
+        delayP99Ms: Math.max(0, ...measured.map((m) => m.loop.delayP99Ms)),
+        delayMaxMs: Math.max(0, ...measured.map((m) => m.loop.delayMaxMs)),
+      },
     };
   };
 
@@ -418,16 +427,18 @@ async function main(): Promise<number> {
   ];
   const failedRows = rows.filter((r) => loadFailed(r.figures));
 
-  const header = `${pad('server', 18)}${lpad('req/s', 8)}${lpad('p50 ms', 8)}${lpad('p99 ms', 8)}${lpad('max ms', 8)}${lpad('peak RSS', 10)}${lpad('CPU', 6)}${lpad('other', 7)}${lpad('errors', 7)}  notes`;
+  const header = `${pad('server', 18)}${lpad('req/s', 8)}${lpad('p50 ms', 8)}${lpad('p99 ms', 8)}${lpad('max ms', 8)}${lpad('peak RSS', 10)}${lpad('CPU', 6)}${lpad('loop', 6)}${lpad('stall', 7)}${lpad('other', 7)}${lpad('errors', 7)}  notes`;
   const lines = [header, '-'.repeat(header.length + 40)];
   for (const r of rows) {
     const f = r.figures;
     const errors = f.non2xx + f.errors + f.notStored;
     lines.push(
-      `${pad(r.name, 18)}${lpad(String(f.rps), 8)}${lpad(f.p50Ms.toFixed(2), 8)}${lpad(f.p99Ms.toFixed(2), 8)}${lpad(f.maxMs.toFixed(1), 8)}${lpad(`${r.memory.peakRssMb} MB`, 10)}${lpad(`${r.serverCpuPct}%`, 6)}${lpad(r.otherCpuPct === null ? '?' : `${r.otherCpuPct}%`, 7)}${lpad(String(errors), 7)}  ${r.note}`,
+      `${pad(r.name, 18)}${lpad(String(f.rps), 8)}${lpad(f.p50Ms.toFixed(2), 8)}${lpad(f.p99Ms.toFixed(2), 8)}${lpad(f.maxMs.toFixed(1), 8)}${lpad(`${r.memory.peakRssMb} MB`, 10)}${lpad(`${r.serverCpuPct}%`, 6)}${lpad(`${r.loop.busyPct}%`, 6)}${lpad(r.loop.delayMaxMs.toFixed(0), 7)}${lpad(r.otherCpuPct === null ? '?' : `${r.otherCpuPct}%`, 7)}${lpad(String(errors), 7)}  ${r.note}`,
     );
   }
-  lines.push('CPU = server process, % of one core; other = every other process on the machine during the rounds.');
+  lines.push(
+    'CPU = server process, % of one core; loop = its event loop busy; stall = longest the loop was blocked, ms; other = every other process on the machine during the rounds.',
+  );
   const disturbed = rows.filter((r) => (r.otherCpuPct ?? 0) >= 20);
   if (disturbed.length) {
     lines.push(`WARNING: other processes were busy during ${disturbed.map((r) => r.name).join(', ')}: those figures are unreliable; run again on a quiet machine.`);
@@ -483,6 +494,7 @@ async function main(): Promise<number> {
       serverCpuPct: r.serverCpuPct,
       loaderCpuPct: r.loaderCpuPct,
       otherCpuPct: r.otherCpuPct,
+      loop: r.loop,
       deadLetters: r.deadLetters,
     })),
     ratio: Math.round(ratio * 1000) / 1000,
