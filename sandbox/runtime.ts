@@ -168,14 +168,15 @@ export class FormatterRuntime {
    */
   stats(): { apps: number; isolates: number; scripts: number; heapBytes: number; externalBytes: number } {
     const isolates = new Set<SharedIsolate>();
+    let apps = 0;
     let scripts = 0;
     for (const sandbox of this.sandboxes.values()) {
       if (sandbox.disposed) continue;
+      apps++;
       scripts += sandbox.scriptCount;
       isolates.add(sandbox.host);
     }
-    const stats = { apps: 0, isolates: isolates.size, scripts, heapBytes: 0, externalBytes: 0 };
-    for (const sandbox of this.sandboxes.values()) if (!sandbox.disposed) stats.apps++;
+    const stats = { apps, isolates: isolates.size, scripts, heapBytes: 0, externalBytes: 0 };
     for (const isolate of isolates) {
       const memory = isolate.memory();
       stats.heapBytes += memory.heapBytes;

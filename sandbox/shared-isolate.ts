@@ -31,10 +31,6 @@ export class SharedIsolate {
     return this.isolate.isDisposed;
   }
 
-  get tenants(): number {
-    return this.tenantCount;
-  }
-
   /** Room for one more application. */
   get open(): boolean {
     return !this.disposed && this.tenantCount < this.capacity;
