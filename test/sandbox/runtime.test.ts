@@ -153,6 +153,14 @@ describe('limits', () => {
     expect((await runtime.runUplink('loop-then-ok', counter, uplink('01'))).output).toEqual({ n: 2 });
   });
 
+  it('stops one application\'s endless loop without touching the others in its isolate', async () => {
+    const r = newRuntime({});
+    await r.runUplink('steady', counter, uplink('01'));
+    expect((await r.runUplink('looping', endless, uplink('01'))).error?.kind).toBe('timeout');
+    expect(r.stats()).toMatchObject({ apps: 2, isolates: 1 });
+    expect((await r.runUplink('steady', counter, uplink('01'))).output).toEqual({ n: 2 });
+  });
+
   it('clamps the spec time limit to maxTimeoutMs and defaults a missing one', async () => {
     const r = newRuntime({ maxTimeoutMs: 40, defaultTimeoutMs: 20 });
     const long = await r.runUplink('a', { ...endless, timeoutMs: 60_000 }, uplink('01'));
