@@ -18,6 +18,12 @@ export interface PrepopulateResult {
 }
 
 const JOIN_EUI = '0000000000000000';
+
+/** What the bench formatter stores for device `i`'s payload. */
+function dataOf(i: number): string {
+  const payload = Buffer.from(payloadOf(i), 'base64');
+  return `{"temperature":${payload.readInt16BE(0) / 100},"humidity":${payload.readUInt16BE(2) / 100},"port":2,"variant":0}`;
+}
 const DEV_ADDR = '260B1E42';
 
 /**
@@ -71,10 +77,14 @@ export async function prepopulate(o: PrepopulateOptions): Promise<PrepopulateRes
           insertCreds.run(id, h['X-Downlink-Apikey'], h['X-Downlink-Push'], h['X-Downlink-Replace'], lastSeen);
         }
         insertBucket.run(id, id, o.appId, createdAt);
-        const payload = Buffer.from(payloadOf(i), 'base64');
-        const data = `{"temperature":${payload.readInt16BE(0) / 100},"humidity":${payload.readUInt16BE(2) / 100},"port":2,"variant":0}`;
-        for (let k = 0; k < rows; k++) {
-          insertRow.run(id, endMs - (rows - 1 - k) * periodMs, data);
+      }
+      // Rows in time order across devices, as uplinks arrive: device by device would pack the
+      // (bucket_id, ts) index full, and every first uplink per device after the start would split a page.
+      for (let k = 0; k < perDevice + (extra > 0 ? 1 : 0); k++) {
+        for (let i = 0; i < o.devices; i++) {
+          const rows = perDevice + (i < extra ? 1 : 0);
+          if (k >= rows) continue;
+          insertRow.run(benchDevice(i, o.appId).devEui, endMs - (rows - 1 - k) * periodMs, dataOf(i));
         }
       }
     })();
