@@ -18,13 +18,13 @@ export interface PrepopulateResult {
 }
 
 const JOIN_EUI = '0000000000000000';
+const DEV_ADDR = '260B1E42';
 
 /** What the bench formatter stores for device `i`'s payload. */
 function dataOf(i: number): string {
   const payload = Buffer.from(payloadOf(i), 'base64');
   return `{"temperature":${payload.readInt16BE(0) / 100},"humidity":${payload.readUInt16BE(2) / 100},"port":2,"variant":0}`;
 }
-const DEV_ADDR = '260B1E42';
 
 /**
  * Writes what the plugin would have after `rows` uplinks from `devices` auto-provisioned devices
@@ -59,13 +59,14 @@ export async function prepopulate(o: PrepopulateOptions): Promise<PrepopulateRes
     const periodMs = 15 * 60_000;
     const perDevice = Math.floor(o.rows / o.devices);
     const extra = o.rows - perDevice * o.devices;
+    const rowsOf = (i: number) => perDevice + (i < extra ? 1 : 0);
     const createdAt = new Date(endMs - (perDevice + 2) * periodMs).toISOString();
 
     db.transaction(() => {
       for (let i = 0; i < o.devices; i++) {
         const d = benchDevice(i, o.appId);
         const id = d.devEui;
-        const rows = perDevice + (i < extra ? 1 : 0);
+        const rows = rowsOf(i);
         const lastSeen = new Date(endMs).toISOString();
         const ids = { device_id: d.ttsDeviceId, application_id: o.appId, dev_eui: d.devEui, join_eui: JOIN_EUI, dev_addr: DEV_ADDR };
         const state = rows > 0 ? JSON.stringify({ ...ids, f_port: 2, f_cnt: rows - 1, last_seen: lastSeen }) : null;
@@ -82,7 +83,7 @@ export async function prepopulate(o: PrepopulateOptions): Promise<PrepopulateRes
       // (bucket_id, ts) index full, and every first uplink per device after the start would split a page.
       for (let k = 0; k < perDevice + (extra > 0 ? 1 : 0); k++) {
         for (let i = 0; i < o.devices; i++) {
-          const rows = perDevice + (i < extra ? 1 : 0);
+          const rows = rowsOf(i);
           if (k >= rows) continue;
           insertRow.run(benchDevice(i, o.appId).devEui, endMs - (rows - 1 - k) * periodMs, dataOf(i));
         }
