@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { join, resolve } from 'node:path';
 import pino from 'pino';
 import { createApp } from '../plugin/app.js';
@@ -28,7 +29,7 @@ async function main(): Promise<void> {
     ttsTimeoutMs: config.ttsTimeoutMs,
     ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
   });
-  const server = app.koa.listen(config.port, config.host);
+  const server = createServer(app.handler).listen(config.port, config.host);
   serveChild(server, async () => {
     await app.close();
     runtime.dispose();

@@ -1,4 +1,5 @@
 import Koa from 'koa';
+import type { RequestListener } from 'node:http';
 import { join } from 'node:path';
 import type { PassThrough } from 'node:stream';
 import pino, { type Logger } from 'pino';
@@ -10,6 +11,7 @@ import { adminAuth } from './http/admin-auth.js';
 import { errorHandler } from './http/errors.js';
 import { jsonBody } from './http/json-body.js';
 import { staticUi } from './http/static-ui.js';
+import { webhookIntake } from './http/webhook-intake.js';
 import { TtsDownlinkClient } from './networks/tts/downlink-client.js';
 import { DownlinkService } from './pipeline/downlink.js';
 import { StatusNotifier } from './pipeline/status-notifier.js';
@@ -46,6 +48,8 @@ export interface AppDeps {
 
 export interface PluginApp {
   koa: Koa;
+  /** The HTTP server's request listener: the webhook intake, then Koa for everything it leaves. */
+  handler: RequestListener;
   services: Services;
   /** Stops background work and live streams; the caller closes the HTTP server and the store. */
   close(): Promise<void>;
@@ -139,8 +143,15 @@ export async function createApp(deps: AppDeps): Promise<PluginApp> {
     timer.unref();
   }
 
+  const intake = webhookIntake({ webhooks, logger });
+  const koaHandler = koa.callback();
+  const handler: RequestListener = (req, res) => {
+    if (!intake(req, res)) void koaHandler(req, res);
+  };
+
   return {
     koa,
+    handler,
     services,
     async close() {
       if (timer) clearInterval(timer);

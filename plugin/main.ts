@@ -1,4 +1,5 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { join, resolve } from 'node:path';
 import pino from 'pino';
 import { FormatterRuntime } from '../sandbox/runtime.js';
@@ -35,7 +36,7 @@ async function main(): Promise<void> {
     ttsTimeoutMs: config.ttsTimeoutMs,
     ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
   });
-  const server = app.koa.listen(config.port, config.host, () => {
+  const server = createServer(app.handler).listen(config.port, config.host, () => {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     logger.info({ port, data_dir: dataDir }, 'plugin listening');

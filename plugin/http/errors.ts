@@ -11,19 +11,37 @@ interface FrameworkError {
   message?: string;
 }
 
+export const invalidJson = (reason: string): HttpError =>
+  new HttpError(400, 'invalid_json', 'request body is not valid JSON', { reason });
+
 /** Errors thrown by body parsing (raw-body / co-body) carry a status and a type. */
 function fromFrameworkError(err: FrameworkError): HttpError | null {
   const status = err.status ?? err.statusCode;
   if (!status || status < 400 || status > 499) return null;
   if (status === 413) return new HttpError(413, 'payload_too_large', 'request body exceeds the size limit');
   if (status === 415) return new HttpError(415, 'unsupported_media_type', 'send JSON with Content-Type: application/json');
-  if (err.type === 'entity.parse.failed' || status === 400) {
-    return new HttpError(400, 'invalid_json', 'request body is not valid JSON', { reason: err.message ?? '' });
-  }
+  if (err.type === 'entity.parse.failed' || status === 400) return invalidJson(err.message ?? '');
   return new HttpError(status, 'bad_request', err.expose && err.message ? err.message : 'bad request');
 }
 
-/** Maps every thrown error to the one JSON error shape; unknown errors become a 500 without internals. */
+export interface ErrorAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: Record<string, unknown>;
+}
+
+/**
+ * The answer for a thrown error, in the error shape of `path`; an unknown error becomes a 500
+ * without internals and is logged. Shared by Koa's error handler and the webhook intake.
+ */
+export function errorAnswer(caught: unknown, path: string, logger: Logger): ErrorAnswer {
+  const err = caught instanceof HttpError ? caught : fromFrameworkError(caught as FrameworkError);
+  if (err) return { status: err.status, headers: err.headers, body: errorShapeFor(path)(err) };
+  logger.error({ err: caught, path }, 'unhandled error');
+  return { status: 500, headers: {}, body: errorShapeFor(path)(new HttpError(500, 'internal', 'internal error')) };
+}
+
+/** Maps every thrown error to the one JSON error shape. */
 export function errorHandler(logger: Logger) {
   return async function handleErrors(ctx: Context, next: Next): Promise<void> {
     try {
@@ -38,17 +56,10 @@ export function errorHandler(logger: Logger) {
         });
       }
     } catch (caught) {
-      const err =
-        caught instanceof HttpError ? caught : fromFrameworkError(caught as FrameworkError);
-      if (err) {
-        ctx.status = err.status;
-        ctx.set(err.headers);
-        ctx.body = errorShapeFor(ctx.path)(err);
-        return;
-      }
-      logger.error({ err: caught, path: ctx.path }, 'unhandled error');
-      ctx.status = 500;
-      ctx.body = errorShapeFor(ctx.path)(new HttpError(500, 'internal', 'internal error'));
+      const answer = errorAnswer(caught, ctx.path, logger);
+      ctx.status = answer.status;
+      ctx.set(answer.headers);
+      ctx.body = answer.body;
     }
   };
 }

@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -72,7 +72,7 @@ export class PluginHarness {
       ...(clock ? { clock } : {}),
       ...(this.options.logger ? { logger: this.options.logger } : {}),
     });
-    this.server = this.app.koa.listen(0, '127.0.0.1');
+    this.server = createServer(this.app.handler).listen(0, '127.0.0.1');
     await new Promise<void>((resolve) => this.server.once('listening', () => resolve()));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this;
