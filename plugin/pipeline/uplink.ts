@@ -179,17 +179,20 @@ export class UplinkPipeline {
     return props;
   }
 
-  private async commit(write: UplinkWrite, deviceId: string, known: KnownDevice | null, credentials: DownlinkCredentials | null): Promise<UplinkOutcome> {
-    const result = await this.deps.store.commitUplink(write);
-    if (result.duplicate) return this.duplicate(deviceId);
-    if (known) this.devices.set(deviceId, { ...known, credentials: credentials ?? known.credentials });
-    this.deps.events.publish(result.events);
-    return {
-      status: result.deadLetterId !== null ? 'dead_letter' : 'stored',
-      deviceId,
-      deadLetterId: result.deadLetterId,
-      credentialsChanged: write.credentials !== null,
-    };
+  private commit(write: UplinkWrite, deviceId: string, known: KnownDevice | null, credentials: DownlinkCredentials | null): Promise<UplinkOutcome> {
+    // Only what the answer needs waits for the sync, not the write itself (see WebhookHandler).
+    const credentialsChanged = write.credentials !== null;
+    return this.deps.store.commitUplink(write).then((result) => {
+      if (result.duplicate) return this.duplicate(deviceId);
+      if (known) this.devices.set(deviceId, { ...known, credentials: credentials ?? known.credentials });
+      this.deps.events.publish(result.events);
+      return {
+        status: result.deadLetterId !== null ? 'dead_letter' : 'stored',
+        deviceId,
+        deadLetterId: result.deadLetterId,
+        credentialsChanged,
+      };
+    });
   }
 }
 

@@ -12,7 +12,7 @@ import type { Profiles, ResolvedProfile } from '../profiles.js';
 import { deviceIdentity } from '../provisioning.js';
 import type { Store } from '../store/store.js';
 import type { DownlinkService } from './downlink.js';
-import type { UplinkPipeline } from './uplink.js';
+import type { UplinkOutcome, UplinkPipeline } from './uplink.js';
 
 const webhookValidator = bodyValidator(WebhookBodySchema, 'invalid_webhook');
 
@@ -105,18 +105,25 @@ export class WebhookHandler {
     }
     const credentials = downlinkCredentialsOf(req.headers);
     if (type === 'uplink_message') {
-      const outcome = await this.deps.uplinks.handle({ body, profile, credentials, ...(req.rawBody ? { messageJson: req.rawBody } : {}) });
-      if (outcome.credentialsChanged) this.flushWaiting(outcome.deviceId);
-      return {
-        status: 200,
-        body: {
-          status: outcome.status,
-          device_id: outcome.deviceId,
-          ...(outcome.deadLetterId !== null ? { dead_letter_id: outcome.deadLetterId } : {}),
-        },
-      };
+      // Not awaited here: this frame would hold the parsed body until the write is durable, and
+      // bodies kept that long are what the young-generation GC copies and promotes.
+      return this.deps.uplinks
+        .handle({ body, profile, credentials, ...(req.rawBody ? { messageJson: req.rawBody } : {}) })
+        .then((outcome) => this.uplinkAnswer(outcome));
     }
     return this.other(type, body, profile, credentials);
+  }
+
+  private uplinkAnswer(outcome: UplinkOutcome): WebhookAnswer {
+    if (outcome.credentialsChanged) this.flushWaiting(outcome.deviceId);
+    return {
+      status: 200,
+      body: {
+        status: outcome.status,
+        device_id: outcome.deviceId,
+        ...(outcome.deadLetterId !== null ? { dead_letter_id: outcome.deadLetterId } : {}),
+      },
+    };
   }
 
   private flushWaiting(deviceId: string): void {

@@ -40,10 +40,10 @@ export class GroupCommit {
     this.scheduled = false;
     const batch = this.queue;
     this.queue = [];
-    const settled: (() => void)[] = [];
+    const settled: [resolve: (value: unknown) => void, value: unknown][] = [];
     try {
       const values = this.db.transaction(() => batch.map((item) => item.work()))();
-      batch.forEach((item, i) => settled.push(() => item.resolve(values[i])));
+      batch.forEach((item, i) => settled.push([item.resolve, values[i]]));
     } catch (err) {
       if (batch.length === 1) {
         batch[0].reject(err);
@@ -54,19 +54,28 @@ export class GroupCommit {
       for (const item of batch) {
         try {
           const value = this.db.transaction(item.work)();
-          settled.push(() => item.resolve(value));
+          settled.push([item.resolve, value]);
         } catch (itemErr) {
           item.reject(itemErr);
         }
       }
     }
     if (settled.length === 0) return this.schedule();
+    this.afterSync(settled, batch.map((item) => item.reject));
+  }
+
+  /**
+   * Answers once the sync is done. A method of its own so that its callbacks do not keep the batch,
+   * with each write's data, while the sync runs (writes kept that long are what the young-generation
+   * GC copies and promotes).
+   */
+  private afterSync(settled: [resolve: (value: unknown) => void, value: unknown][], rejects: ((reason: unknown) => void)[]): void {
     this.syncing = true;
     this.durable()
       .then(
-        () => settled.forEach((settle) => settle()),
+        () => settled.forEach(([resolve, value]) => resolve(value)),
         // Committed but maybe not on disk: nobody is told it was stored.
-        (err: unknown) => batch.forEach((item) => item.reject(err)),
+        (err: unknown) => rejects.forEach((reject) => reject(err)),
       )
       .finally(() => {
         this.syncing = false;
