@@ -1,5 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readBody } from './read-body.js';
 
 export interface RecordedRequest {
   method: string;
@@ -28,16 +29,7 @@ export class TtsPeer {
 
   async start(): Promise<this> {
     this.server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let body: unknown = text;
-        try {
-          body = text ? JSON.parse(text) : null;
-        } catch {
-          // keep the raw text
-        }
+      void readBody(req).then((body) => {
         this.requests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body });
         const answer = this.script.shift() ?? { status: 200 };
         const send = () => {

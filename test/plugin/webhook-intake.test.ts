@@ -5,6 +5,7 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { webhookIntake } from '../../plugin/http/webhook-intake.js';
 import { PluginHarness } from '../helpers/plugin-harness.js';
+import { readBody } from '../helpers/read-body.js';
 import { ECHO_UPLINK, messageBody, uplinkBody } from '../helpers/tts-bodies.js';
 
 interface RawAnswer {
@@ -30,18 +31,7 @@ function send(base: string, r: RawRequest): Promise<RawAnswer> {
   if (body && !r.chunked) headers['Content-Length'] = String(body.length);
   return new Promise((resolve, reject) => {
     const req = request(url, { method: r.method ?? 'POST', headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let parsed: unknown = text;
-        try {
-          parsed = text ? JSON.parse(text) : null;
-        } catch {
-          // not JSON
-        }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parsed });
-      });
+      readBody(res).then((body) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }), reject);
     });
     req.on('error', reject);
     if (body && r.chunked) {
