@@ -35,6 +35,8 @@ export interface LoadFigures {
   rps: number;
   /** Requests/s of each round. */
   roundRps: number[];
+  /** With a fixed number of connections this is connections / req/s (Little's law). */
+  meanMs: number;
   p50Ms: number;
   p90Ms: number;
   p99Ms: number;
@@ -77,6 +79,7 @@ export function summarize(rounds: LoadRound[]): LoadFigures {
     requests,
     rps: round(requests / durationSec, 0),
     roundRps: rounds.map((r) => round(r.requests / r.durationSec, 0)),
+    meanMs: round(all.length ? all.reduce((n, ms) => n + ms, 0) / all.length : NaN),
     p50Ms: round(percentile(all, 50)),
     p90Ms: round(percentile(all, 90)),
     p99Ms: round(percentile(all, 99)),
