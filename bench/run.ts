@@ -88,33 +88,36 @@ function rng(seed: number): () => number {
   };
 }
 
-/** Busy CPU time of the whole machine so far, ms (Linux /proc/stat; null elsewhere). */
-function machineBusyMs(): number | null {
+/**
+ * CPU time of the whole machine so far, ms (Linux /proc/stat; null elsewhere): busy in this VM, and
+ * stolen by the hypervisor for other VMs (this VM's host is shared, and that drift is not ours).
+ */
+function machineCpuMs(): { busy: number; steal: number } | null {
   try {
     const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0];
     const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
-    return ((user + nice + system + irq + softirq + (steal || 0)) * 1000) / 100;
+    return { busy: ((user + nice + system + irq + softirq) * 1000) / 100, steal: ((steal || 0) * 1000) / 100 };
   } catch {
     return null;
   }
 }
 
 /**
- * Waits (at most `maxMs`) until processes other than the bench use less than `limitPct` of a
- * core: other sessions' test runs on this 2-core machine skew the figures badly.
+ * Waits (at most `maxMs`) until processes other than the bench, and other VMs on the host, use less
+ * than `limitPct` of a core: other sessions' test runs on this 2-core machine skew the figures badly.
  */
 async function waitForQuiet(maxMs: number, limitPct = 25): Promise<number | null> {
   const until = performance.now() + maxMs;
   let other: number | null = null;
   do {
-    const m0 = machineBusyMs();
+    const m0 = machineCpuMs();
     const c0 = process.cpuUsage();
     const t0 = performance.now();
     await new Promise((r) => setTimeout(r, 500));
-    const m1 = machineBusyMs();
+    const m1 = machineCpuMs();
     if (m0 === null || m1 === null) return null;
     const c = process.cpuUsage(c0);
-    other = Math.round(((m1 - m0 - (c.user + c.system) / 1000) / (performance.now() - t0)) * 100);
+    other = Math.round(((m1.busy + m1.steal - m0.busy - m0.steal - (c.user + c.system) / 1000) / (performance.now() - t0)) * 100);
     if (other < limitPct) return other;
   } while (performance.now() < until);
   return other;
@@ -197,6 +200,8 @@ interface Measured {
   loaderCpuPct: number;
   /** CPU used by every other process on the machine during the round, % of one core (null: unknown). */
   otherCpuPct: number | null;
+  /** CPU the hypervisor gave other VMs instead of this one during the round, % of one core. */
+  stealPct: number | null;
   /** The server's event loop during the round: busy share, p99 and worst stall. */
   loop: MemoryReport['loop'];
   /** The round's window on CLOCK_MONOTONIC, microseconds (to cut the CPU profile to it). */
@@ -216,6 +221,7 @@ interface Row {
   cpuUsPerRequest: number;
   loaderCpuPct: number;
   otherCpuPct: number | null;
+  stealPct: number | null;
   loop: MemoryReport['loop'];
   /** Dead letters of a plugin row with uplinks not stored (reason and formatter error). */
   deadLetters: unknown[];
@@ -252,9 +258,9 @@ async function main(): Promise<number> {
   const measure = async (server: ServerChild, templates: BodyTemplate[], warmup: boolean): Promise<Measured> => {
     if (warmup) await runLoad({ url: server.url, connections: CONNECTIONS, durationSec: WARMUP_SEC, templates, fCnt });
     const quiet = await waitForQuiet(QUIET_WAIT_MS);
-    if (quiet !== null && quiet >= 25) log(`  (machine still busy: other processes use ${quiet}% CPU; measuring anyway)`);
+    if (quiet !== null && quiet >= 25) log(`  (machine still busy: other processes and VMs use ${quiet}% CPU; measuring anyway)`);
     const before = await server.memory();
-    const machineBefore = machineBusyMs();
+    const machineBefore = machineCpuMs();
     const loaderBefore = process.cpuUsage();
     const t0 = performance.now();
     const windowStart = Number(process.hrtime.bigint() / 1000n);
@@ -262,7 +268,7 @@ async function main(): Promise<number> {
     const windowEnd = Number(process.hrtime.bigint() / 1000n);
     const wallMs = performance.now() - t0;
     const loader = process.cpuUsage(loaderBefore);
-    const machineAfter = machineBusyMs();
+    const machineAfter = machineCpuMs();
     const after = await server.memory();
     const serverCpuMs = after.cpuMs - before.cpuMs;
     const serverCpuPct = Math.round((serverCpuMs / wallMs) * 100);
@@ -275,14 +281,15 @@ async function main(): Promise<number> {
       otherCpuPct:
         machineBefore === null || machineAfter === null
           ? null
-          : Math.max(0, Math.round(((machineAfter - machineBefore) / wallMs) * 100) - serverCpuPct - loaderCpuPct),
+          : Math.max(0, Math.round(((machineAfter.busy - machineBefore.busy) / wallMs) * 100) - serverCpuPct - loaderCpuPct),
+      stealPct: machineBefore === null || machineAfter === null ? null : Math.round(((machineAfter.steal - machineBefore.steal) / wallMs) * 100),
       loop: after.loop,
       windowUs: [windowStart, windowEnd],
     };
     rounds.set(server, [...(rounds.get(server) ?? []), m]);
     const f = summarize([round]);
     log(
-      `  ${pad(server.name, 18)} ${lpad(String(f.rps), 6)} req/s  p50 ${f.p50Ms} ms  p99 ${f.p99Ms} ms  (CPU: server ${m.serverCpuPct}%, autocannon ${m.loaderCpuPct}%, other processes ${m.otherCpuPct ?? '?'}%; event loop busy ${m.loop.busyPct}%, stalls p99 ${m.loop.delayP99Ms.toFixed(1)} ms, max ${m.loop.delayMaxMs.toFixed(1)} ms)` +
+      `  ${pad(server.name, 18)} ${lpad(String(f.rps), 6)} req/s  p50 ${f.p50Ms} ms  p99 ${f.p99Ms} ms  (CPU: server ${m.serverCpuPct}%, autocannon ${m.loaderCpuPct}%, other processes ${m.otherCpuPct ?? '?'}%, stolen by the hypervisor ${m.stealPct ?? '?'}%; event loop busy ${m.loop.busyPct}%, stalls p99 ${m.loop.delayP99Ms.toFixed(1)} ms, max ${m.loop.delayMaxMs.toFixed(1)} ms)` +
         (loadFailed(f) ? `  ERRORS: ${JSON.stringify(f.statusCodes)} errors=${f.errors} notStored=${f.notStored} ${f.samples.join(' | ')}` : ''),
     );
     return m;
@@ -308,6 +315,7 @@ async function main(): Promise<number> {
       cpuUsPerRequest: Math.round((measured.reduce((n, m) => n + m.serverCpuMs, 0) * 1000) / Math.max(1, figures.requests)),
       loaderCpuPct: avg((m) => m.loaderCpuPct),
       otherCpuPct: measured.some((m) => m.otherCpuPct === null) ? null : avg((m) => m.otherCpuPct ?? 0),
+      stealPct: measured.some((m) => m.stealPct === null) ? null : avg((m) => m.stealPct ?? 0),
       loop: {
         busyPct: avg((m) => m.loop.busyPct),
         delayP99Ms: Math.max(0, ...measured.map((m) => m.loop.delayP99Ms)),
@@ -439,21 +447,27 @@ async function main(): Promise<number> {
   ];
   const failedRows = rows.filter((r) => loadFailed(r.figures));
 
-  const header = `${pad('server', 18)}${lpad('req/s', 8)}${lpad('p50 ms', 8)}${lpad('p99 ms', 8)}${lpad('max ms', 8)}${lpad('peak RSS', 10)}${lpad('CPU', 6)}${lpad('us/req', 8)}${lpad('loop', 6)}${lpad('stall', 7)}${lpad('other', 7)}${lpad('errors', 7)}  notes`;
+  const header = `${pad('server', 18)}${lpad('req/s', 8)}${lpad('p50 ms', 8)}${lpad('p99 ms', 8)}${lpad('max ms', 8)}${lpad('peak RSS', 10)}${lpad('CPU', 6)}${lpad('us/req', 8)}${lpad('loop', 6)}${lpad('stall', 7)}${lpad('other', 7)}${lpad('steal', 7)}${lpad('errors', 7)}  notes`;
   const lines = [header, '-'.repeat(header.length + 40)];
   for (const r of rows) {
     const f = r.figures;
     const errors = f.non2xx + f.errors + f.notStored;
     lines.push(
-      `${pad(r.name, 18)}${lpad(String(f.rps), 8)}${lpad(f.p50Ms.toFixed(2), 8)}${lpad(f.p99Ms.toFixed(2), 8)}${lpad(f.maxMs.toFixed(1), 8)}${lpad(`${r.memory.peakRssMb} MB`, 10)}${lpad(`${r.serverCpuPct}%`, 6)}${lpad(String(r.cpuUsPerRequest), 8)}${lpad(`${r.loop.busyPct}%`, 6)}${lpad(r.loop.delayMaxMs.toFixed(0), 7)}${lpad(r.otherCpuPct === null ? '?' : `${r.otherCpuPct}%`, 7)}${lpad(String(errors), 7)}  ${r.note}`,
+      `${pad(r.name, 18)}${lpad(String(f.rps), 8)}${lpad(f.p50Ms.toFixed(2), 8)}${lpad(f.p99Ms.toFixed(2), 8)}${lpad(f.maxMs.toFixed(1), 8)}${lpad(`${r.memory.peakRssMb} MB`, 10)}${lpad(`${r.serverCpuPct}%`, 6)}${lpad(String(r.cpuUsPerRequest), 8)}${lpad(`${r.loop.busyPct}%`, 6)}${lpad(r.loop.delayMaxMs.toFixed(0), 7)}${lpad(r.otherCpuPct === null ? '?' : `${r.otherCpuPct}%`, 7)}${lpad(r.stealPct === null ? '?' : `${r.stealPct}%`, 7)}${lpad(String(errors), 7)}  ${r.note}`,
     );
   }
   lines.push(
-    'CPU = server process, % of one core; us/req = its CPU time per request, µs; loop = its event loop busy; stall = longest the loop was blocked, ms; other = every other process on the machine during the rounds.',
+    'CPU = server process, % of one core; us/req = its CPU time per request, µs; loop = its event loop busy; stall = longest the loop was blocked, ms; other = every other process on the machine during the rounds; steal = CPU the hypervisor gave other VMs.',
   );
   const disturbed = rows.filter((r) => (r.otherCpuPct ?? 0) >= 20);
   if (disturbed.length) {
     lines.push(`WARNING: other processes were busy during ${disturbed.map((r) => r.name).join(', ')}: those figures are unreliable; run again on a quiet machine.`);
+  }
+  const stolen = rows.filter((r) => (r.stealPct ?? 0) >= 10);
+  if (stolen.length) {
+    lines.push(
+      `WARNING: the hypervisor gave ${stolen.map((r) => `${r.stealPct}% (${r.name})`).join(', ')} of a core to other VMs: the host is busy, so those figures are low and unreliable.`,
+    );
   }
   const loaderBound = rows.filter((r) => r.loaderCpuPct >= 90);
   if (loaderBound.length) {
@@ -472,7 +486,9 @@ async function main(): Promise<number> {
   }
   lines.push('');
   lines.push('targets:');
-  for (const t of targets) lines.push(`  [${t.met ? 'met' : 'NOT MET'}] ${pad(t.name, 50)} ${t.measured}`);
+  const unreliable = disturbed.length > 0 || stolen.length > 0;
+  if (unreliable) lines.push('  (measured on a busy machine, see the warnings: no verdict below can be trusted)');
+  for (const t of targets) lines.push(`  [${t.met ? 'met' : 'NOT MET'}${unreliable ? '?' : ''}] ${pad(t.name, 50)} ${t.measured}`);
 
   for (const profile of profiles) {
     lines.push('');
@@ -510,6 +526,7 @@ async function main(): Promise<number> {
       cpuUsPerRequest: r.cpuUsPerRequest,
       loaderCpuPct: r.loaderCpuPct,
       otherCpuPct: r.otherCpuPct,
+      stealPct: r.stealPct,
       loop: r.loop,
       deadLetters: r.deadLetters,
     })),
@@ -518,6 +535,7 @@ async function main(): Promise<number> {
     scale: Math.round(scale * 1000) / 1000,
     isolatesIdle: isolateIdle,
     targets,
+    reliable: !unreliable,
     failedRows: failedRows.map((r) => r.name),
     profiles,
     elapsedSec: Math.round((performance.now() - started) / 100) / 10,
