@@ -16,8 +16,8 @@ export interface LoadRound {
   requests: number;
   /** Every response's own time in ms (sub-ms resolution; autocannon's histogram is in whole ms). */
   latencies: Float64Array;
-  /** autocannon's own figures, for comparison. */
-  autocannon: { rpsAvg: number; p50Ms: number; p99Ms: number };
+  /** autocannon's own figures, for comparison (absent for paced rounds, which do not use it). */
+  autocannon?: { rpsAvg: number; p50Ms: number; p99Ms: number };
   non2xx: number;
   errors: number;
   timeouts: number;
@@ -84,7 +84,7 @@ export function summarize(rounds: LoadRound[]): LoadFigures {
     p90Ms: round(percentile(all, 90)),
     p99Ms: round(percentile(all, 99)),
     maxMs: round(all.length ? all[all.length - 1] : NaN),
-    autocannon: rounds.map((r) => r.autocannon),
+    autocannon: rounds.flatMap((r) => (r.autocannon ? [r.autocannon] : [])),
     non2xx: sum((r) => r.non2xx),
     errors: sum((r) => r.errors),
     timeouts: sum((r) => r.timeouts),
@@ -102,8 +102,7 @@ export function summarize(rounds: LoadRound[]): LoadFigures {
 export function runLoad(o: LoadOptions): Promise<LoadRound> {
   const { templates, fCnt } = o;
   let turn = 0;
-  let notStored = 0;
-  const samples: string[] = [];
+  const answers = new AnswerTally();
   let latencies = new Float64Array(1 << 16);
   let count = 0;
 
@@ -127,12 +126,7 @@ export function runLoad(o: LoadOptions): Promise<LoadRound> {
               return req;
             },
             onResponse(status, body) {
-              if (status >= 200 && status < 300 && !body.includes('"status":"stored"')) {
-                notStored++;
-                if (samples.length < 5) samples.push(`${status} ${body.slice(0, 300)}`);
-              } else if ((status < 200 || status >= 300) && samples.length < 5) {
-                samples.push(`${status} ${body.slice(0, 300)}`);
-              }
+              answers.answer(status, body);
             },
           },
         ],
@@ -152,9 +146,9 @@ export function runLoad(o: LoadOptions): Promise<LoadRound> {
           non2xx: result.non2xx,
           errors: result.errors,
           timeouts: result.timeouts,
-          notStored,
+          notStored: answers.notStored,
           statusCodes,
-          samples,
+          samples: answers.samples,
         });
       },
     );
@@ -166,10 +160,28 @@ export function runLoad(o: LoadOptions): Promise<LoadRound> {
       }
       latencies[count++] = responseTime;
     });
-    instance.on('reqError', (error) => {
-      if (samples.length < 5) samples.push(`error: ${error.message}`);
-    });
+    instance.on('reqError', (error) => answers.error(error));
   });
+}
+
+/** What the plugin answered: uplinks not stored, and the first few odd answers, to show. */
+export class AnswerTally {
+  notStored = 0;
+  readonly samples: string[] = [];
+
+  answer(status: number, body: string): void {
+    const ok = status >= 200 && status < 300;
+    if (ok && !body.includes('"status":"stored"')) this.notStored++;
+    if (!ok || !body.includes('"status":"stored"')) this.sample(`${status} ${body.slice(0, 300)}`);
+  }
+
+  error(error: Error): void {
+    this.sample(`error: ${error.message}`);
+  }
+
+  private sample(text: string): void {
+    if (this.samples.length < 5) this.samples.push(text);
+  }
 }
 
 export function loadFailed(r: Pick<LoadFigures, 'non2xx' | 'errors' | 'timeouts' | 'notStored' | 'requests'>): boolean {
