@@ -204,7 +204,7 @@ interface Measured {
   serverCpuPct: number;
   /** The same as time, ms (all the server's threads). */
   serverCpuMs: number;
-  /** CPU this process (autocannon) used during the round, % of one core. */
+  /** CPU this process (the load generator: autocannon or the pacer) used during the round, % of one core. */
   loaderCpuPct: number;
   /** CPU used by every other process on the machine during the round, % of one core (null: unknown). */
   otherCpuPct: number | null;
