@@ -4,7 +4,7 @@
  * again at one steady rate below saturation (latency without the closed loop's queue); RSS with 100
  * application isolates, and a CPU profile of the plugin under load.
  *
- *   npm run bench            full run (~2 min)
+ *   npm run bench            full run (~2.5 min)
  *   npm run bench -- --quick smoke run (short durations)
  *
  * Every server runs in its own child process (its RSS and event loop are its own); autocannon runs
