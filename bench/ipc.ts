@@ -8,7 +8,7 @@ export type ChildMessage =
   | { type: 'listening'; port: number }
   | {
       type: 'memory';
-      /** Peak RSS of this process (VmHWM; getrusage's maxRSS on Linux carries the parent's over fork+exec). */
+      /** Peak RSS of this process plus its helpers (VmHWM each; getrusage's maxRSS on Linux carries the parent's over fork+exec). */
       peakRssKb: number;
       rssBytes: number;
       heapUsedBytes: number;
@@ -41,11 +41,24 @@ function send(message: ChildMessage): void {
   if (process.send) process.send(message);
 }
 
+/** What a server's helper processes use (the plugin's formatter processes), added to its own figures. */
+export interface HelperUsage {
+  rssBytes: number;
+  peakRssKb: number;
+  cpuUs: number;
+}
+
 /**
  * Child side: reports the port once listening, answers memory requests, stops on request (a normal
- * exit, so `--cpu-prof` writes its profile) and dies with the parent (IPC channel closed).
+ * exit, so `--cpu-prof` writes its profile) and dies with the parent (IPC channel closed). Memory
+ * and CPU include the server's helper processes, so a server that moves work out is not flattered.
  */
-export function serveChild(server: Server, stop: () => Promise<void>, stats: () => Record<string, number> = () => ({})): void {
+export function serveChild(
+  server: Server,
+  stop: () => Promise<void>,
+  stats: () => Record<string, number> | Promise<Record<string, number>> = () => ({}),
+  helpers: () => HelperUsage = () => ({ rssBytes: 0, peakRssKb: 0, cpuUs: 0 }),
+): void {
   let stopping = false;
   const delay = monitorEventLoopDelay({ resolution: 1 });
   delay.enable();
@@ -77,16 +90,20 @@ export function serveChild(server: Server, stop: () => Promise<void>, stats: () 
     if (message.type === 'memory') {
       const mem = process.memoryUsage();
       const cpu = process.cpuUsage();
-      send({
-        type: 'memory',
-        peakRssKb: peakRssKb(),
-        rssBytes: mem.rss,
-        heapUsedBytes: mem.heapUsed,
-        externalBytes: mem.external,
-        cpuUs: cpu.user + cpu.system,
-        loop: loopSinceLastReport(),
-        stats: stats(),
-      });
+      const extra = helpers();
+      const loop = loopSinceLastReport();
+      void Promise.resolve(stats()).then((own) =>
+        send({
+          type: 'memory',
+          peakRssKb: peakRssKb() + extra.peakRssKb,
+          rssBytes: mem.rss + extra.rssBytes,
+          heapUsedBytes: mem.heapUsed,
+          externalBytes: mem.external,
+          cpuUs: cpu.user + cpu.system + extra.cpuUs,
+          loop,
+          stats: { ...own, helperRssMb: Math.round(extra.rssBytes / 1024 / 102.4) / 10, helperCpuMs: Math.round(extra.cpuUs / 1000) },
+        }),
+      );
     } else if (message.type === 'stop') {
       void exit(0);
     }

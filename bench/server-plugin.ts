@@ -3,14 +3,14 @@ import { createServer } from 'node:http';
 import { join, resolve } from 'node:path';
 import pino from 'pino';
 import { createApp } from '../plugin/app.js';
-import { loadConfig, runtimeOptions } from '../plugin/config.js';
+import { formatterPoolOptions, loadConfig } from '../plugin/config.js';
 import { SqliteStore } from '../plugin/store/sqlite-store.js';
-import { FormatterRuntime } from '../sandbox/runtime.js';
+import { FormatterPool } from '../sandbox/formatter-pool.js';
 import { failChild, serveChild } from './ipc.js';
 
 /**
  * The plugin as plugin/main.ts builds it (same config loading and defaults, SqliteStore,
- * FormatterRuntime, createApp), with the parent's PLUGIN_* environment: data dir, port 0 on
+ * FormatterPool with its processes, createApp), with the parent's PLUGIN_* environment: data dir, port 0 on
  * loopback, a fixed admin token and a silent logger.
  */
 async function main(): Promise<void> {
@@ -20,10 +20,11 @@ async function main(): Promise<void> {
   mkdirSync(dataDir, { recursive: true });
   if (!config.adminToken) throw new Error('PLUGIN_ADMIN_TOKEN is required for the bench');
   const store = new SqliteStore({ file: join(dataDir, 'plugin.db'), eventCap: config.eventCap, now: () => new Date() });
-  const runtime = new FormatterRuntime(runtimeOptions(config));
+  const formatters = new FormatterPool(formatterPoolOptions(config));
+  formatters.start();
   const app = await createApp({
     store,
-    runtime,
+    formatters,
     adminToken: config.adminToken,
     logger,
     ttsTimeoutMs: config.ttsTimeoutMs,
@@ -32,9 +33,12 @@ async function main(): Promise<void> {
   const server = createServer(app.handler).listen(config.port, config.host);
   serveChild(server, async () => {
     await app.close();
-    runtime.dispose();
+    await formatters.close();
     await store.close();
-  }, () => runtime.stats());
+  }, async () => {
+    const pool = formatters.stats();
+    return { ...(await formatters.runtimeStats()), formatterProcesses: pool.running, restarts: pool.restarts };
+  }, () => formatters.usage());
 }
 
 main().catch(failChild);

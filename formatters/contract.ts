@@ -1,6 +1,6 @@
 /**
  * The formatter contract shared by the plugin, the test tool and the sandbox.
- * The plugin only talks to formatters through these types and FormatterRuntime (sandbox/runtime.ts).
+ * The plugin only talks to formatters through these types and FormatterPool (sandbox/formatter-pool.ts).
  */
 
 export const FORMATTER_TYPES = ['javascript', 'cayennelpp', 'none'] as const;
@@ -14,7 +14,8 @@ export interface FormatterSpec {
   timeoutMs: number;
 }
 
-export type FormatterErrorKind = 'syntax' | 'runtime' | 'timeout' | 'memory' | 'contract' | 'limit';
+/** `suspended`: not run, the application's formatter is suspended after repeated timeouts or memory errors. */
+export type FormatterErrorKind = 'syntax' | 'runtime' | 'timeout' | 'memory' | 'contract' | 'limit' | 'suspended';
 
 export interface FormatterError {
   kind: FormatterErrorKind;

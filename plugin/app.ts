@@ -3,10 +3,11 @@ import type { RequestListener } from 'node:http';
 import { join } from 'node:path';
 import type { PassThrough } from 'node:stream';
 import pino, { type Logger } from 'pino';
-import type { FormatterRuntime } from '../sandbox/runtime.js';
+import type { FormatterPool } from '../sandbox/formatter-pool.js';
 import { Background } from './background.js';
 import { systemClock, type Clock } from './clock.js';
 import { EventLog } from './events/event-log.js';
+import { recordFormatterEvents } from './events/formatter-events.js';
 import { adminAuth } from './http/admin-auth.js';
 import { errorHandler } from './http/errors.js';
 import { jsonBody } from './http/json-body.js';
@@ -34,7 +35,7 @@ import type { Store } from './store/store.js';
 
 export interface AppDeps {
   store: Store;
-  runtime: FormatterRuntime;
+  formatters: FormatterPool;
   adminToken: string;
   clock?: Clock;
   logger?: Logger;
@@ -59,18 +60,19 @@ export interface PluginApp {
 export async function createApp(deps: AppDeps): Promise<PluginApp> {
   const clock = deps.clock ?? systemClock;
   const logger = deps.logger ?? pino({ level: 'silent' });
-  const { store, runtime } = deps;
+  const { store, formatters } = deps;
   const events = new EventLog(store, logger);
+  const stopFormatterEvents = recordFormatterEvents((listener) => formatters.listen(listener), events, logger);
   const background = new Background(logger);
-  const profiles = new Profiles(store, runtime);
+  const profiles = new Profiles(store, formatters);
   await profiles.ensureDefault();
-  const uplinks = new UplinkPipeline({ store, runtime, events, clock });
+  const uplinks = new UplinkPipeline({ store, formatters, events, clock });
   const userAgent = `${PACKAGE.name}/${PACKAGE.version} (+LoRaWAN integration plugin)`;
   const timeoutMs = deps.ttsTimeoutMs ?? 10_000;
   const tts = new TtsDownlinkClient({ userAgent, timeoutMs });
   const downlinks = new DownlinkService({
     store,
-    runtime,
+    formatters,
     profiles,
     events,
     clock,
@@ -91,7 +93,7 @@ export async function createApp(deps: AppDeps): Promise<PluginApp> {
   const webhooks = new WebhookHandler({ store, profiles, uplinks, downlinks, events, clock, background });
   const services: Services = {
     store,
-    runtime,
+    formatters,
     clock,
     logger,
     events,
@@ -154,6 +156,7 @@ export async function createApp(deps: AppDeps): Promise<PluginApp> {
     handler,
     services,
     async close() {
+      stopFormatterEvents();
       if (timer) clearInterval(timer);
       await ticking;
       await background.idle();

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { RuntimeOptions } from '../sandbox/runtime.js';
+import type { PoolOptions } from '../sandbox/formatter-pool.js';
 import { bodyValidator } from './http/validate.js';
 
 /** Environment configuration, validated at start-up with the same machinery as request bodies. */
@@ -17,6 +17,10 @@ export const ConfigSchema = Type.Object({
   maxApps: Type.Integer({ minimum: 1, default: 200 }),
   appsPerIsolate: Type.Integer({ minimum: 1, maximum: 1000, default: 16 }),
   isolateMemoryMb: Type.Integer({ minimum: 8, maximum: 1024, default: 64 }),
+  /** Unset: the core count, at least 2 and at most 8. */
+  formatterProcesses: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
+  suspendAfter: Type.Integer({ minimum: 1, maximum: 1000, default: 5 }),
+  suspendSeconds: Type.Integer({ minimum: 1, maximum: 86400, default: 60 }),
   ttsTimeoutMs: Type.Integer({ minimum: 100, maximum: 60000, default: 10000 }),
 });
 export type Config = Static<typeof ConfigSchema>;
@@ -34,13 +38,32 @@ const ENV: Record<keyof Config, string> = {
   maxApps: 'PLUGIN_MAX_APPS',
   appsPerIsolate: 'PLUGIN_APPS_PER_ISOLATE',
   isolateMemoryMb: 'PLUGIN_ISOLATE_MEMORY_MB',
+  formatterProcesses: 'PLUGIN_FORMATTER_PROCESSES',
+  suspendAfter: 'PLUGIN_FORMATTER_SUSPEND_AFTER',
+  suspendSeconds: 'PLUGIN_FORMATTER_SUSPEND_SECONDS',
   ttsTimeoutMs: 'PLUGIN_TTS_TIMEOUT_MS',
 };
-const NUMERIC = new Set<keyof Config>(['port', 'eventCap', 'maxApps', 'appsPerIsolate', 'isolateMemoryMb', 'ttsTimeoutMs']);
+const NUMERIC = new Set<keyof Config>([
+  'port',
+  'eventCap',
+  'maxApps',
+  'appsPerIsolate',
+  'isolateMemoryMb',
+  'formatterProcesses',
+  'suspendAfter',
+  'suspendSeconds',
+  'ttsTimeoutMs',
+]);
 
-/** The formatter runtime's part of the configuration. */
-export function runtimeOptions(config: Config): RuntimeOptions {
-  return { maxApps: config.maxApps, appsPerIsolate: config.appsPerIsolate, memoryLimitMb: config.isolateMemoryMb };
+/** The formatter pool's part of the configuration. */
+export function formatterPoolOptions(config: Config): PoolOptions {
+  return {
+    maxApps: config.maxApps,
+    appsPerIsolate: config.appsPerIsolate,
+    memoryLimitMb: config.isolateMemoryMb,
+    ...(config.formatterProcesses !== undefined ? { processes: config.formatterProcesses } : {}),
+    breaker: { threshold: config.suspendAfter, coolDownMs: config.suspendSeconds * 1000 },
+  };
 }
 
 /** Reads PLUGIN_* variables; throws with every problem listed when one is wrong. */

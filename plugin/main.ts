@@ -2,9 +2,9 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { createServer } from 'node:http';
 import { join, resolve } from 'node:path';
 import pino from 'pino';
-import { FormatterRuntime } from '../sandbox/runtime.js';
+import { FormatterPool } from '../sandbox/formatter-pool.js';
 import { createApp } from './app.js';
-import { loadConfig, runtimeOptions } from './config.js';
+import { formatterPoolOptions, loadConfig } from './config.js';
 import { newToken } from './http/secrets.js';
 import { SqliteStore } from './store/sqlite-store.js';
 
@@ -27,10 +27,11 @@ async function main(): Promise<void> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const { token, generated } = adminToken(dataDir, config.adminToken);
   const store = new SqliteStore({ file: join(dataDir, 'plugin.db'), eventCap: config.eventCap, now: () => new Date() });
-  const runtime = new FormatterRuntime(runtimeOptions(config));
+  const formatters = new FormatterPool(formatterPoolOptions(config));
+  formatters.start();
   const app = await createApp({
     store,
-    runtime,
+    formatters,
     adminToken: token,
     logger,
     ttsTimeoutMs: config.ttsTimeoutMs,
@@ -56,7 +57,7 @@ async function main(): Promise<void> {
     server.closeIdleConnections();
     setTimeout(() => server.closeAllConnections(), 10_000).unref();
     await drained;
-    runtime.dispose();
+    await formatters.close();
     await store.close();
     logger.info('stopped');
     process.exit(0);

@@ -5,7 +5,7 @@ import { newToken, secretHash } from './http/secrets.js';
 import { bodyValidator } from './http/validate.js';
 import { DEFAULT_PROFILE, ProfileSettingsSchema, type ProfileSettings } from './schemas/profile.js';
 import type { Store } from './store/store.js';
-import type { FormatterRuntime } from '../sandbox/runtime.js';
+import type { FormatterPool } from '../sandbox/formatter-pool.js';
 
 export const profileValidator = bodyValidator(ProfileSettingsSchema, 'invalid_profile');
 
@@ -45,7 +45,7 @@ export class Profiles {
 
   constructor(
     private readonly store: Store,
-    private readonly runtime: FormatterRuntime,
+    private readonly formatters: FormatterPool,
   ) {}
 
   /** Makes sure the Default profile exists (first start). */
@@ -82,10 +82,14 @@ export class Profiles {
     return this.store.listProfiles();
   }
 
-  /** Validates (schema, then formatter compile) and stores; a script that does not compile is refused. */
+  /**
+   * Validates (schema, then the formatter compiled and its top level run in a formatter process)
+   * and stores; a script that does not compile or whose top level fails is refused. A save resumes
+   * the application's suspended formatter.
+   */
   async put(appId: string, body: unknown): Promise<{ created: boolean; settings: ProfileSettings }> {
     const settings = profileValidator.parse(body ?? {});
-    const problem = this.runtime.check(formatterSpec(settings));
+    const problem = await this.formatters.check(appId, formatterSpec(settings));
     if (problem) {
       throw new HttpError(400, 'formatter_invalid', `formatter: ${problem.message}`, {
         kind: problem.kind,
@@ -94,7 +98,15 @@ export class Profiles {
     }
     const { created } = await this.store.putProfile(appId, settings, newToken());
     this.cache.delete(appId);
+    await this.resumeFormatters(appId);
     return { created, settings };
+  }
+
+  /** Lifts the suspensions this profile's save may fix: its application's, or for Default, those without a profile. */
+  private async resumeFormatters(profileId: string): Promise<void> {
+    for (const { appId } of this.formatters.suspensions()) {
+      if (appId === profileId || (profileId === DEFAULT_PROFILE && !(await this.lookup(appId)))) this.formatters.resume(appId);
+    }
   }
 
   async delete(appId: string): Promise<void> {

@@ -15,6 +15,7 @@ import type { SharedIsolate } from './shared-isolate.js';
 import { ASYNC_FEATURE_MESSAGE, asyncFeaturePosition, asyncFeatureProbe } from './sync-only.js';
 
 export interface SandboxConfig {
+  appId: string;
   /** The isolate this application joins (and leaves on dispose). */
   host: SharedIsolate;
   maxScripts: number;
@@ -126,6 +127,7 @@ function styleOf(value: unknown): ScriptStyle | null {
 
 export class AppSandbox {
   readonly host: SharedIsolate;
+  readonly appId: string;
   private readonly isolate: ivm.Isolate;
   private readonly scripts: LRUCache<string, ScriptSlot>;
   /** The last script text and its slot: skips hashing while an application keeps one script. */
@@ -134,8 +136,9 @@ export class AppSandbox {
 
   constructor(config: SandboxConfig) {
     this.host = config.host;
+    this.appId = config.appId;
     this.isolate = config.host.isolate;
-    config.host.join();
+    config.host.join(config.appId);
     this.scripts = new LRUCache<string, ScriptSlot>({
       max: config.maxScripts,
       dispose: (slot) => {
@@ -152,6 +155,12 @@ export class AppSandbox {
   /** Compiled script versions held (failed ones included: they are cached too). */
   get scriptCount(): number {
     return this.scripts.size;
+  }
+
+  /** The entry points of the script last prepared, when it is this text and loaded. */
+  entriesOf(source: string): EntryPoints | undefined {
+    const last = this.last;
+    return last?.source === source && last.slot.ok ? last.slot.script.entries : undefined;
   }
 
   /**
@@ -281,7 +290,7 @@ export class AppSandbox {
     this.left = true;
     this.scripts.clear();
     this.last = undefined;
-    this.host.leave();
+    this.host.leave(this.appId);
   }
 }
 

@@ -16,7 +16,10 @@ export class SharedIsolate {
   readonly isolate: ivm.Isolate;
   /** The runtime's prelude compiled for this isolate, run once in every new context. */
   readonly prelude: ivm.Script;
-  private tenantCount = 0;
+  /** The applications in this isolate. */
+  readonly tenants = new Set<string>();
+  /** A context no user code ever runs in, for the host's own measurements. */
+  private probe: ivm.Context | undefined;
 
   constructor(
     prelude: Prelude,
@@ -33,17 +36,33 @@ export class SharedIsolate {
 
   /** Room for one more application. */
   get open(): boolean {
-    return !this.disposed && this.tenantCount < this.capacity;
+    return !this.disposed && this.tenants.size < this.capacity;
   }
 
-  join(): void {
-    this.tenantCount++;
+  get shared(): boolean {
+    return this.capacity > 1;
+  }
+
+  join(appId: string): void {
+    this.tenants.add(appId);
   }
 
   /** The last tenant to leave disposes the isolate. */
-  leave(): void {
-    this.tenantCount--;
-    if (this.tenantCount <= 0) this.dispose();
+  leave(appId: string): void {
+    this.tenants.delete(appId);
+    if (this.tenants.size === 0) this.dispose();
+  }
+
+  /**
+   * The heap in use after a full collection, when the process runs with --expose-gc (formatter
+   * processes do): what the tenants hold, without their garbage. Without the flag, the heap in use.
+   * The prelude deletes `gc` from every user context; only this host-made context can reach it.
+   */
+  retainedBytes(): number {
+    if (this.disposed) return 0;
+    this.probe ??= this.isolate.createContextSync();
+    this.probe.evalSync('typeof gc === "function" && gc()', { timeout: 1000 });
+    return this.isolate.getHeapStatisticsSync().used_heap_size;
   }
 
   /** The heap and the memory held outside it (external strings, array buffers). */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { DownlinkOutput, JsonObject } from '../../formatters/contract.js';
-import type { FormatterRuntime } from '../../sandbox/runtime.js';
+import type { FormatterPool } from '../../sandbox/formatter-pool.js';
 import type { Clock } from '../clock.js';
 import type { EventLog } from '../events/event-log.js';
 import { HttpError, notFound } from '../http/http-error.js';
@@ -64,7 +64,7 @@ export class DownlinkService {
   constructor(
     private readonly deps: {
       store: Store;
-      runtime: FormatterRuntime;
+      formatters: FormatterPool;
       profiles: Profiles;
       events: EventLog;
       clock: Clock;
@@ -95,7 +95,7 @@ export class DownlinkService {
       }
       return { ok: true, out: { frmPayload: req.message } };
     }
-    const report = await this.deps.runtime.runDownlink(device.appId, formatterSpec(profile.settings), {
+    const report = await this.deps.formatters.runDownlink(device.appId, formatterSpec(profile.settings), {
       payload: req.message,
       ...(fPort !== null ? { fPort } : {}),
       device: { id: device.id, app_id: device.appId, tts: { ...device.tts }, properties: device.properties },

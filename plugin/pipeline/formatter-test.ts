@@ -1,5 +1,5 @@
 import type { FormatterError, FormatterSpec, JsonObject, RunReport } from '../../formatters/contract.js';
-import type { FormatterRuntime } from '../../sandbox/runtime.js';
+import type { FormatterPool } from '../../sandbox/formatter-pool.js';
 import type { Clock } from '../clock.js';
 import type { Static } from '@sinclair/typebox';
 import { HttpError } from '../http/http-error.js';
@@ -48,9 +48,9 @@ function answer(report: RunReport<unknown>): FormatterTestAnswer {
   };
 }
 
-/** The formatter test tool: same runtime, same limits, same isolate as production; nothing stored. */
+/** The formatter test tool: same formatter processes, same limits as production; nothing stored. */
 export async function runFormatterTest(
-  deps: { runtime: FormatterRuntime; profiles: Profiles; clock: Clock },
+  deps: { formatters: FormatterPool; profiles: Profiles; clock: Clock },
   req: FormatterTest,
 ): Promise<FormatterTestAnswer> {
   const appId = req.app_id ?? DEFAULT_PROFILE;
@@ -72,11 +72,11 @@ export async function runFormatterTest(
       receivedAt: up.received_at ?? (typeof message.received_at === 'string' ? message.received_at : deps.clock.now().toISOString()),
       message,
     };
-    return answer(await deps.runtime.runUplink(appId, spec, call));
+    return answer(await deps.formatters.runUplink(appId, spec, call, 'test'));
   }
 
   const fPort = req.f_port ?? profile.settings.downlink.f_port ?? undefined;
-  const report = await deps.runtime.runDownlink(appId, spec, { payload: req.input, ...(fPort !== undefined ? { fPort } : {}) });
+  const report = await deps.formatters.runDownlink(appId, spec, { payload: req.input, ...(fPort !== undefined ? { fPort } : {}) }, 'test');
   const result = answer(report);
   if (report.ok && report.output) {
     const port = report.output.fPort ?? fPort ?? 1;

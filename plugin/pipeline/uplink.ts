@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { JsonObject, RunReport } from '../../formatters/contract.js';
-import type { FormatterRuntime } from '../../sandbox/runtime.js';
+import type { FormatterPool } from '../../sandbox/formatter-pool.js';
 import type { Clock } from '../clock.js';
 import type { EventLog } from '../events/event-log.js';
 import { normalizeUplink, type NormalizedUplink } from '../networks/tts/webhook.js';
@@ -48,7 +48,7 @@ export class UplinkPipeline {
    */
   private readonly devices = new LRUCache<string, KnownDevice>({ max: 20_000, ttl: 60_000 });
 
-  constructor(private readonly deps: { store: Store; runtime: FormatterRuntime; events: EventLog; clock: Clock }) {}
+  constructor(private readonly deps: { store: Store; formatters: FormatterPool; events: EventLog; clock: Clock }) {}
 
   forgetDevice(deviceId: string): void {
     this.devices.delete(deviceId);
@@ -65,7 +65,7 @@ export class UplinkPipeline {
   }
 
   async handle(input: UplinkInput): Promise<UplinkOutcome> {
-    const { runtime, clock } = this.deps;
+    const { formatters, clock } = this.deps;
     const { profile } = input;
     const settings = profile.settings;
     const up = normalizeUplink(input.body, clock.now());
@@ -127,7 +127,7 @@ export class UplinkPipeline {
       known = { appId: profile.appId, bucketId: created.device.bucketId, credentials: null };
     }
 
-    const report = await runtime.runUplink(profile.appId, formatterSpec(settings), {
+    const report = await formatters.runUplink(profile.appId, formatterSpec(settings), {
       bytes: up.bytes,
       fPort: up.fPort,
       ...(up.decodedPayload ? { decodedPayload: up.decodedPayload } : {}),
@@ -146,12 +146,16 @@ export class UplinkPipeline {
       });
     } else {
       const error = { ...(report.error ?? { kind: 'contract', message: 'formatter returned nothing' }) };
-      write.deadLetter = deadLetter('formatter_error', error);
+      // A suspended formatter did not run: the uplink waits, replayable, for the fix.
+      write.deadLetter = deadLetter(error.kind === 'suspended' ? 'suspended' : 'formatter_error', error);
       events.push({
         ...base,
         category: 'formatter',
         severity: 'error',
-        title: `Uplink formatter failed: ${error.message}${error.line ? ` (line ${error.line})` : ''}`,
+        title:
+          error.kind === 'suspended'
+            ? 'Uplink kept as dead letter: formatter suspended'
+            : `Uplink formatter failed: ${error.message}${error.line ? ` (line ${error.line})` : ''}`,
         details: { ...uplinkDetails(up, report), error },
       });
     }

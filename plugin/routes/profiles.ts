@@ -2,7 +2,8 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { HttpError } from '../http/http-error.js';
 import { webhookSetup } from '../networks/tts/webhook-template.js';
-import { APP_ID_PATTERN } from '../schemas/profile.js';
+import type { Suspension } from '../../sandbox/circuit-breaker.js';
+import { APP_ID_PATTERN, DEFAULT_PROFILE } from '../schemas/profile.js';
 import { profileView } from './views.js';
 import type { Services } from './services.js';
 
@@ -19,17 +20,32 @@ function publicBase(s: Services, ctx: Context): string {
   return s.publicUrl ?? `${ctx.protocol}://${ctx.host}`;
 }
 
+/** Suspended formatters by the profile that runs them (apps without a profile run Default's). */
+async function suspensionsByProfile(s: Services): Promise<Map<string, Suspension[]>> {
+  const byProfile = new Map<string, Suspension[]>();
+  const suspensions = s.formatters.suspensions();
+  if (suspensions.length === 0) return byProfile;
+  const profiled = new Set((await s.profiles.list()).map((p) => p.appId));
+  for (const suspension of suspensions) {
+    const profileId = profiled.has(suspension.appId) ? suspension.appId : DEFAULT_PROFILE;
+    byProfile.set(profileId, [...(byProfile.get(profileId) ?? []), suspension]);
+  }
+  return byProfile;
+}
+
 export function profileRoutes(s: Services): Router {
   const router = new Router({ prefix: '/api/profiles' });
 
   router.get('/', async (ctx) => {
     const list = await s.profiles.list();
-    ctx.body = { items: list.map((p) => profileView(p.appId, p)) };
+    const suspensions = await suspensionsByProfile(s);
+    ctx.body = { items: list.map((p) => profileView(p.appId, p, suspensions.get(p.appId))) };
   });
 
   router.get('/:app_id', async (ctx) => {
     const appId = appIdParam(ctx);
-    ctx.body = profileView(appId, await s.profiles.get(appId));
+    const profile = await s.profiles.get(appId);
+    ctx.body = profileView(appId, profile, (await suspensionsByProfile(s)).get(appId));
   });
 
   router.put('/:app_id', async (ctx) => {

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { FormatterRuntime } from '../../sandbox/runtime.js';
+import type { FormatterPool } from '../../sandbox/formatter-pool.js';
 import type { Clock } from '../clock.js';
 import type { EventLog } from '../events/event-log.js';
 import type { DownlinkService } from '../pipeline/downlink.js';
@@ -12,7 +12,7 @@ import type { Store } from '../store/store.js';
 /** What route handlers may use; built once per app by createApp. */
 export interface Services {
   store: Store;
-  runtime: FormatterRuntime;
+  formatters: FormatterPool;
   clock: Clock;
   logger: Logger;
   events: EventLog;

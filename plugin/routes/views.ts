@@ -1,3 +1,4 @@
+import type { Suspension } from '../../sandbox/circuit-breaker.js';
 import type { JsonObject } from '../../formatters/contract.js';
 import { isConnected } from '../provisioning.js';
 import type { ProfileSettings } from '../schemas/profile.js';
@@ -5,8 +6,27 @@ import type { BucketRecord, DeadLetter, DeviceRecord, EventRecord, MessageRecord
 
 /** API representations (snake_case). Secrets are never part of any of them. */
 
-export function profileView(appId: string, p: { settings: ProfileSettings; createdAt: string; updatedAt: string }): JsonObject {
-  return { app_id: appId, ...p.settings, created_at: p.createdAt, updated_at: p.updatedAt };
+/**
+ * A profile with the suspensions of the formatters it runs: its application's, or for Default,
+ * those of applications without a profile of their own.
+ */
+export function profileView(
+  appId: string,
+  p: { settings: ProfileSettings; createdAt: string; updatedAt: string },
+  suspensions: readonly Suspension[] = [],
+): JsonObject {
+  return {
+    app_id: appId,
+    ...p.settings,
+    created_at: p.createdAt,
+    updated_at: p.updatedAt,
+    formatter_suspensions: suspensions.map((s) => ({
+      app_id: s.appId,
+      suspended_until: new Date(s.until).toISOString(),
+      failures: s.failures,
+      last_error: { ...s.lastError },
+    })),
+  };
 }
 
 export function deviceView(d: DeviceRecord, now: Date): JsonObject {

@@ -7,7 +7,8 @@ import type { Logger } from 'pino';
 import { createApp, type PluginApp } from '../../plugin/app.js';
 import type { Clock } from '../../plugin/clock.js';
 import { SqliteStore } from '../../plugin/store/sqlite-store.js';
-import { FormatterRuntime } from '../../sandbox/runtime.js';
+import { FormatterPool, type PoolOptions } from '../../sandbox/formatter-pool.js';
+import { FORMATTER_PROCESS } from './formatter-process-entry.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
@@ -31,6 +32,8 @@ export interface HarnessOptions {
   logger?: Logger;
   /** PLUGIN_PUBLIC_URL; https://bridge.example.com unless given, null for unset. */
   publicUrl?: string | null;
+  /** The formatter pool's options (two processes, no spare, unless given). */
+  formatters?: PoolOptions;
 }
 
 export interface JsonResponse<T = any> {
@@ -44,7 +47,7 @@ export interface JsonResponse<T = any> {
 export class PluginHarness {
   app!: PluginApp;
   store!: SqliteStore;
-  runtime!: FormatterRuntime;
+  formatters!: FormatterPool;
   server!: Server;
   url = '';
   readonly dataDir: string;
@@ -60,10 +63,17 @@ export class PluginHarness {
       eventCap: this.options.eventCap ?? 10000,
       now: () => (clock ? clock.now() : new Date()),
     });
-    this.runtime = new FormatterRuntime({ maxApps: 20 });
+    this.formatters = new FormatterPool({
+      maxApps: 20,
+      processes: 2,
+      spare: false,
+      entry: FORMATTER_PROCESS,
+      ...(clock ? { now: () => clock.now().getTime() } : {}),
+      ...this.options.formatters,
+    });
     this.app = await createApp({
       store: this.store,
-      runtime: this.runtime,
+      formatters: this.formatters,
       adminToken: ADMIN_TOKEN,
       ...(this.options.publicUrl === null ? {} : { publicUrl: this.options.publicUrl ?? 'https://bridge.example.com' }),
       schedulerIntervalMs: 0,
@@ -83,7 +93,7 @@ export class PluginHarness {
     await this.app.close();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.runtime.dispose();
+    await this.formatters.close();
     await this.store.close();
   }
 

@@ -20,10 +20,28 @@ describe('health and manifest (no auth)', () => {
     await plugin.destroy();
   });
 
-  it('GET /healthz answers {status: ok, version} without a token', async () => {
+  it('GET /healthz answers {status: ok, version} and the formatter processes\' counters without a token', async () => {
     const res = await plugin.request('GET', '/healthz', { token: null });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ status: 'ok', version: PACKAGE.version });
+    expect(res.body).toEqual({
+      status: 'ok',
+      version: PACKAGE.version,
+      details: {
+        formatters: {
+          processes: 2,
+          running: expect.any(Number),
+          starts: expect.any(Number),
+          restarts: 0,
+          spare: false,
+          kills: 0,
+          crashes: 0,
+          resent: 0,
+          suspended: 0,
+          suspensions: 0,
+          isolated: 0,
+        },
+      },
+    });
   });
 
   it('GET /manifest.json serves buildManifest() without a token, with the package version', async () => {

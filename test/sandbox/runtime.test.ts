@@ -176,19 +176,23 @@ describe('limits', () => {
 
   const hog = js('module.exports.uplink = function () { const a = []; for (;;) a.push(new Array(100000).fill(a.length)); };', 5000);
 
-  it('replaces an isolate that hits its memory limit; its neighbours start over once, the culprit moves out', async () => {
-    const r = newRuntime({ memoryLimitMb: 16 });
+  it('replaces an isolate that hits its memory limit; the tenants go on probation alone, the culprit stays alone', async () => {
+    const isolated: string[] = [];
+    const r = new FormatterRuntime({ memoryLimitMb: 16 }, { isolated: (app) => isolated.push(app) });
     await r.runUplink('hog', counter, uplink('01'));
     await r.runUplink('neighbour', counter, uplink('01'));
     expect(r.stats()).toMatchObject({ apps: 2, isolates: 1 });
+    // The hog's call is tried again alone, exhausts that isolate too, and is blamed.
     const report = await r.runUplink('hog', hog, uplink('01'));
     expect(report.error).toEqual({ kind: 'memory', message: 'formatter exceeded the memory limit of 16 MB; its sandbox was reset' });
+    expect(isolated).toEqual(['hog']);
     expect(r.stats()).toMatchObject({ apps: 0, isolates: 0 });
-    // The shared isolate is gone: the neighbour works in a fresh one, its state starts over.
+    // The shared isolate is gone: the neighbour starts over alone, is measured, and goes back to sharing.
     expect((await r.runUplink('neighbour', counter, uplink('01'))).output).toEqual({ n: 1 });
-    // The culprit now has an isolate of its own, so it cannot reset the neighbour again.
     expect((await r.runUplink('hog', counter, uplink('01'))).output).toEqual({ n: 1 });
+    expect((await r.runUplink('neighbour', counter, uplink('01'))).output).toEqual({ n: 1 });
     expect(r.stats()).toMatchObject({ apps: 2, isolates: 2 });
+    // The hog's next exhaustion costs the neighbour nothing.
     expect((await r.runUplink('hog', hog, uplink('01'))).error?.kind).toBe('memory');
     expect((await r.runUplink('neighbour', counter, uplink('01'))).output).toEqual({ n: 2 });
   });
@@ -199,9 +203,27 @@ describe('limits', () => {
     await r.runUplink('neighbour', counter, uplink('01'));
     expect((await r.runUplink('hog', topLevelHog, uplink('01'))).error?.kind).toBe('memory');
     expect((await r.runUplink('neighbour', counter, uplink('01'))).output).toEqual({ n: 1 });
+    expect((await r.runUplink('neighbour', counter, uplink('01'))).output).toEqual({ n: 1 });
     // A failed load is not cached: every uplink loads the script again, now in the hog's own isolate.
     expect((await r.runUplink('hog', topLevelHog, uplink('01'))).error?.kind).toBe('memory');
     expect((await r.runUplink('neighbour', counter, uplink('01'))).output).toEqual({ n: 2 });
+  });
+
+  it('blames the tenant that holds the memory, not the one that allocated last', async () => {
+    const isolated: { app: string; why: string }[] = [];
+    const r = new FormatterRuntime({ memoryLimitMb: 32 }, { isolated: (app, why) => isolated.push({ app, why }) });
+    // ~24 MB kept in the holder's globals; ~20 MB allocated and dropped by the other's call.
+    const holder = js('const kept = []; for (let i = 0; i < 24; i++) kept.push(new Array(131072).fill(i + 0.5));\nmodule.exports.uplink = () => ({ n: kept.length });', 2000);
+    const spiker = js('module.exports.uplink = function () { const t = []; for (let i = 0; i < 20; i++) t.push(new Array(131072).fill(i)); return { n: t.length }; };', 2000);
+    expect((await r.runUplink('holder', holder, uplink('01'))).output).toEqual({ n: 24 });
+    const spike = await r.runUplink('spiker', spiker, uplink('01'));
+    expect(spike).toMatchObject({ ok: true, output: { n: 20 } });
+    // The holder is measured at its next call and stays alone; the spiker went back to sharing.
+    expect((await r.runUplink('holder', holder, uplink('01'))).output).toEqual({ n: 24 });
+    expect(isolated.map((i) => i.app)).toEqual(['holder']);
+    expect(isolated[0].why).toMatch(/^it held \d+\.\d MB, over its 2\.0 MB share of a shared isolate$/);
+    for (let i = 0; i < 3; i++) expect((await r.runUplink('spiker', spiker, uplink('01'))).ok).toBe(true);
+    expect(isolated).toHaveLength(1);
   });
 
   it('with one application per isolate, a memory hog resets only itself', async () => {

@@ -1,0 +1,40 @@
+/**
+ * The formatters that are the plugin's own code (`none`, `cayennelpp`): they run where they are
+ * called, in the plugin or in a formatter process, and never need a sandbox.
+ */
+import { cayenneDecodeDownlink, cayenneDownlink, cayenneUplink } from '../formatters/cayennelpp.js';
+import type {
+  DecodeDownlinkCall,
+  DownlinkCall,
+  DownlinkOutput,
+  FormatterType,
+  JsonObject,
+  LogEntry,
+  RunReport,
+  UplinkCall,
+} from '../formatters/contract.js';
+import { noneDecodeDownlink, noneDownlink, noneUplink } from '../formatters/none.js';
+import type { Outcome } from '../formatters/outcome.js';
+
+export type BuiltinType = Exclude<FormatterType, 'javascript'>;
+
+export function runReport<T>(started: number, outcome: Outcome<T>, logs: LogEntry[] = []): RunReport<T> {
+  const durationMs = performance.now() - started;
+  if (outcome.ok) return { ok: true, output: outcome.output, logs, warnings: outcome.warnings, durationMs };
+  return { ok: false, error: outcome.error, logs, warnings: outcome.warnings, durationMs };
+}
+
+export function builtinUplink(type: BuiltinType, call: UplinkCall): RunReport<JsonObject> {
+  const started = performance.now();
+  return runReport(started, type === 'none' ? noneUplink(call) : cayenneUplink(call));
+}
+
+export function builtinDownlink(type: BuiltinType, call: DownlinkCall): RunReport<DownlinkOutput> {
+  const started = performance.now();
+  return runReport(started, type === 'none' ? noneDownlink(call) : cayenneDownlink(call));
+}
+
+export function builtinDecodeDownlink(type: BuiltinType, call: DecodeDownlinkCall): RunReport<JsonObject> {
+  const started = performance.now();
+  return runReport(started, type === 'none' ? noneDecodeDownlink(call) : cayenneDecodeDownlink(call));
+}
