@@ -382,7 +382,7 @@ export class FormatterPool {
     const slot = this.slots.indexOf(dead);
     // A spare never had calls; the next death starts another.
     if (slot === -1) return;
-    const { overdue, unanswered } = death;
+    const { overdue, running, unanswered } = death;
     if (overdue) {
       this.counters.kills++;
       this.emit({ type: 'killed', appId: overdue.call.app, pid: dead.pid, timeoutMs: overdue.timeoutMs });
@@ -390,7 +390,6 @@ export class FormatterPool {
       this.counters.crashes++;
       this.emit({ type: 'crashed', pid: dead.pid, signal: death.signal, code: death.code });
     }
-    const running = death.wasReady ? unanswered[0] : undefined;
     for (const pending of unanswered) {
       const { call } = pending;
       if (pending === overdue) {

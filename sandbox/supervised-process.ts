@@ -9,6 +9,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
+import { FairQueue } from './fair-queue.js';
 import { isNotice, LineReader, type WireCall, type WireLine, type WireNotice, type WireReply } from './wire.js';
 
 /** A call on its way through one or more processes. */
@@ -31,11 +32,11 @@ export interface PendingCall {
 export interface Death {
   /** The call it was killed for, when it passed its deadline. */
   overdue: PendingCall | undefined;
+  /** The call it was running, when it had booted and had one. */
+  running: PendingCall | undefined;
   unanswered: PendingCall[];
   signal: NodeJS.Signals | null;
   code: number | null;
-  /** Whether it had booted. */
-  wasReady: boolean;
 }
 
 export interface ProcessSpec {
@@ -55,10 +56,18 @@ export interface ProcessHooks {
   onDeath(process: SupervisedProcess, death: Death): void;
 }
 
+/** A waiting call, known to the fair queue by its application. */
+interface Queued {
+  readonly app: string;
+  readonly pending: PendingCall;
+}
+
 export class SupervisedProcess {
   private readonly child: ChildProcess;
+  /** Calls written to the process, in the order it runs them. */
   private readonly unanswered = new Map<number, PendingCall>();
-  private batch: WireCall[] = [];
+  /** Calls not written yet. */
+  private readonly queue = new FairQueue<Queued>();
   private flushing = false;
   private nextId = 1;
   private ready = false;
@@ -116,16 +125,13 @@ export class SupervisedProcess {
     return this.stderrTail;
   }
 
-  get load(): number {
-    return this.unanswered.size;
+  /** Queues a call; what the fair queue lets in goes with this turn's batch. */
+  submit(pending: PendingCall): void {
+    this.queue.add({ app: pending.call.app, pending });
+    this.scheduleFlush();
   }
 
-  /** Queues a call for this turn's batch. */
-  submit(pending: PendingCall): void {
-    const call = pending.call;
-    call.id = this.nextId++;
-    this.unanswered.set(call.id, pending);
-    this.batch.push(call);
+  private scheduleFlush(): void {
     if (!this.flushing) {
       this.flushing = true;
       setImmediate(() => this.flush());
@@ -158,10 +164,15 @@ export class SupervisedProcess {
 
   private flush(): void {
     this.flushing = false;
-    if (this.dead || this.batch.length === 0) return;
-    const line = `${JSON.stringify(this.batch)}\n`;
-    this.batch = [];
-    this.child.stdin?.write(line);
+    if (this.dead) return;
+    const batch: WireCall[] = [];
+    for (const { pending } of this.queue.take()) {
+      pending.call.id = this.nextId++;
+      this.unanswered.set(pending.call.id, pending);
+      batch.push(pending.call);
+    }
+    if (batch.length === 0) return;
+    this.child.stdin?.write(`${JSON.stringify(batch)}\n`);
     if (this.runningSince < 0 && this.ready) this.runningSince = performance.now();
   }
 
@@ -182,15 +193,18 @@ export class SupervisedProcess {
     if (!pending) return;
     this.unanswered.delete(line.id);
     this.runningSince = this.unanswered.size > 0 ? performance.now() : -1;
+    this.queue.done(pending.call.app, 'durationMs' in line ? line.durationMs : 0);
+    if (this.queue.size > 0) this.scheduleFlush();
     pending.settle(line);
   }
 
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {
     this.dead = true;
-    const unanswered = [...this.unanswered.values()];
+    const running = this.ready ? this.head() : undefined;
+    // Those written first (the oldest is the one that was running), then those never written.
+    const unanswered = [...this.unanswered.values(), ...this.queue.drain().map((q) => q.pending)];
     this.unanswered.clear();
-    this.batch = [];
-    this.hooks.onDeath(this, { overdue: this.overdue, unanswered, signal, code, wasReady: this.ready });
+    this.hooks.onDeath(this, { overdue: this.overdue, running, unanswered, signal, code });
     this.markEnded();
   }
 }

@@ -117,6 +117,31 @@ describe('a hostile formatter never stalls the plugin', () => {
     if (/its process was killed$/.test(letters[0].error.message)) killed++;
   });
 
+  it('a formatter that takes 80 ms a call, under its limit, with 8 senders, does not hold up its neighbour on the same process', async () => {
+    const slowApp = 'slow-app';
+    const slow = 'module.exports.uplink = function () { const end = Date.now() + 80; while (Date.now() < end) {} return { slow: true }; };';
+    const body = { uplink: { device_id_prefix: 'slow-' }, formatter: { type: 'javascript', script: slow, timeout_ms: 100 } };
+    expect((await plugin.request('PUT', `/api/profiles/${slowApp}`, { body })).status).toBe(201);
+    const token = await plugin.webhookToken(slowApp);
+    let sending = true;
+    const sender = async (n: number) => {
+      for (let i = 0; sending; i++) await plugin.webhook(uplinkBody({ appId: slowApp, devEui: `C1C1C1C1C1C1C10${n}`, fCnt: i, bytes: [1] }), { token });
+    };
+    const senders = Array.from({ length: 8 }, (_, n) => sender(n));
+    await sleep(300);
+    const latencies: number[] = [];
+    for (let i = 0; i < 9; i++) {
+      const started = performance.now();
+      expect((await neighbourUplink()).body.status).toBe('stored');
+      latencies.push(performance.now() - started);
+    }
+    sending = false;
+    await Promise.all(senders);
+    latencies.sort((a, b) => a - b);
+    // Without turns it would wait behind all eight calls (~640 ms); with them, behind one at most.
+    expect(latencies[4]).toBeLessThan(250);
+  });
+
   it('counts the kills and restarts in /healthz', async () => {
     const stats = (await plugin.request('GET', '/healthz', { token: null })).body.details.formatters;
     expect(stats).toMatchObject({ processes: 1, running: 1, crashes: 0, suspended: 0 });
