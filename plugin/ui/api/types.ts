@@ -14,10 +14,28 @@ export type { EventCategory, FormatterError, FormatterTemplate, MessageStatus, P
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
 
+/**
+ * A formatter the circuit breaker suspended after repeated timeouts or memory errors: its uplinks
+ * are kept as dead letters (reason `suspended`) until `suspended_until` or until its script is saved.
+ */
+export interface FormatterSuspension {
+  app_id: string;
+  /** ISO 8601. */
+  suspended_until: string;
+  /** Timeouts and memory errors in a row. */
+  failures: number;
+  last_error: FormatterError;
+}
+
 export interface Profile extends ProfileSettings {
   app_id: string;
   created_at: string;
   updated_at: string;
+  /**
+   * The suspended formatters this profile runs: its application's (0 or 1), or for Default, those
+   * of applications without a profile of their own. Saving the profile lifts them.
+   */
+  formatter_suspensions: FormatterSuspension[];
 }
 
 export interface Device {

@@ -7,6 +7,7 @@ export interface Loaded<T> {
   loading: boolean;
   /** Loads again; keeps showing the current data meanwhile (no flicker on live refresh). */
   reload(): void;
+  /** Replaces the data (e.g. with a save's answer); a load still running is superseded, its answer dropped. */
   set(data: T): void;
 }
 
@@ -45,5 +46,12 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
     };
   }, deps);
 
-  return { data, error, loading, reload: run, set: setData };
+  const set = useCallback((value: T) => {
+    generation.current++;
+    setData(value);
+    setError(null);
+    setLoading(false);
+  }, []);
+
+  return { data, error, loading, reload: run, set };
 }

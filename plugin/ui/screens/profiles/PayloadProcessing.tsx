@@ -1,11 +1,12 @@
 import { useMemo, useRef, useState } from 'preact/hooks';
-import type { FormatterError, ProfileSettings } from '../../api/types.js';
+import type { FormatterError, FormatterSuspension, ProfileSettings } from '../../api/types.js';
 import { CodeEditor, type EditorHandle, type EditorMark } from '../../components/CodeEditor.js';
 import { useApp } from '../../lib/app-context.js';
 import { useLoad } from '../../lib/use-load.js';
 import { constraintsOf, type JsonSchema } from '../../schema/json-schema.js';
 import { FormatterTestPanel } from './FormatterTestPanel.js';
 import { SettingsFields } from './SettingsFields.js';
+import { SuspensionNote, where } from './SuspensionNote.js';
 
 type Formatter = ProfileSettings['formatter'];
 
@@ -25,11 +26,13 @@ interface Props {
   onChange(value: Formatter): void;
   problems: Record<string, string>;
   saveProblem: ScriptProblem | null;
+  /** Suspended formatters this profile runs (still in force). */
+  suspensions: FormatterSuspension[];
+  /** The Default profile: its suspensions are of applications without a profile. */
+  isDefault: boolean;
 }
 
-const where = (line?: number, column?: number) => (line === undefined ? '' : ` (line ${line}${column !== undefined ? `, column ${column}` : ''})`);
-
-export function PayloadProcessing({ appId, schema, fPortSchema, value, onChange, problems, saveProblem }: Props) {
+export function PayloadProcessing({ appId, schema, fPortSchema, value, onChange, problems, saveProblem, suspensions, isDefault }: Props) {
   const { api } = useApp();
   const templates = useLoad(api.templates, [api]);
   const [templateId, setTemplateId] = useState('');
@@ -62,6 +65,7 @@ export function PayloadProcessing({ appId, schema, fPortSchema, value, onChange,
 
   return (
     <div class="payload-grid">
+      {suspensions.length > 0 && <SuspensionNote suspensions={suspensions} isDefault={isDefault} />}
       <section class="card" aria-labelledby="formatter-title">
         <header class="card-header">
           <h2 id="formatter-title">Formatter</h2>

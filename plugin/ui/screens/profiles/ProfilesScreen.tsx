@@ -7,11 +7,14 @@ import { Tabs, type TabSpec } from '../../components/Tabs.js';
 import { useApp } from '../../lib/app-context.js';
 import { ago } from '../../lib/format.js';
 import { navigate, type ProfileTab } from '../../lib/router.js';
+import { useEventStream } from '../../lib/use-event-stream.js';
 import { useLoad } from '../../lib/use-load.js';
+import { useThrottled } from '../../lib/use-throttled.js';
 import { isObject, problemsOf, type JsonSchema } from '../../schema/json-schema.js';
 import { AddProfileForm } from './AddProfileForm.js';
 import { PayloadProcessing, type ScriptProblem } from './PayloadProcessing.js';
 import { SettingsFields } from './SettingsFields.js';
+import { activeSuspensions, useSuspensionClock, withoutSuspensionOf } from './SuspensionNote.js';
 import { WebhookSettings } from './WebhookSettings.js';
 
 /** The profile every application without its own falls back to; it cannot be deleted. */
@@ -54,6 +57,12 @@ export function ProfilesScreen({ appId, tab }: { appId: string | null; tab: Prof
   const [adding, setAdding] = useState(false);
   const [deleting, setDeleting] = useState<'ask' | 'busy' | null>(null);
   const [deleteError, setDeleteError] = useState<ApiError | null>(null);
+  const suspensionClock = useSuspensionClock(profiles.data);
+
+  // Formatters are suspended and resumed while the screen is open: formatter events reload the
+  // profiles, which list the suspensions (drafts are kept apart, so no edit is lost).
+  const refresh = useThrottled(profiles.reload, 2000);
+  useEventStream({ category: 'formatter' }, refresh);
 
   // Ctrl/Cmd+S saves, as in an editor; the ref always holds this render's save.
   const saveRef = useRef<() => void>(() => undefined);
@@ -86,6 +95,7 @@ export function ProfilesScreen({ appId, tab }: { appId: string | null; tab: Prof
   const draft = drafts[selected] ?? saved;
   const dirty = draft !== null && JSON.stringify(draft) !== JSON.stringify(saved);
   const problems = draft ? { ...problemsOf(schema, draft), ...serverProblems(save) } : {};
+  const suspensions = profile ? activeSuspensions(profile, suspensionClock) : [];
 
   const update = (next: ProfileSettings) => {
     setDrafts((d) => ({ ...d, [selected]: next }));
@@ -99,7 +109,8 @@ export function ProfilesScreen({ appId, tab }: { appId: string | null; tab: Prof
     setSave({ kind: 'saving' });
     try {
       const updated = await api.saveProfile(selected, draft);
-      profiles.set(list.map((p) => (p.app_id === selected ? updated : p)));
+      // The answer lists no suspensions any more: the save lifted them (and this application's, wherever listed).
+      profiles.set(withoutSuspensionOf(list, selected).map((p) => (p.app_id === selected ? updated : p)));
       setDrafts(({ [selected]: _saved, ...rest }) => rest);
       setScriptProblem(null);
       setSave({ kind: 'saved' });
@@ -125,7 +136,9 @@ export function ProfilesScreen({ appId, tab }: { appId: string | null; tab: Prof
     setDeleteError(null);
     try {
       await api.deleteProfile(selected);
-      profiles.set(list.filter((p) => p.app_id !== selected));
+      // Its application now runs the Default formatter, so Default lists its suspension.
+      const moved = profile?.formatter_suspensions ?? [];
+      profiles.set(list.filter((p) => p.app_id !== selected).map((p) => (p.app_id === DEFAULT_APP && moved.length ? { ...p, formatter_suspensions: [...p.formatter_suspensions, ...moved] } : p)));
       setDeleting(null);
       go(DEFAULT_APP);
     } catch (err) {
@@ -152,6 +165,7 @@ export function ProfilesScreen({ appId, tab }: { appId: string | null; tab: Prof
             {list.map((p) => (
               <option key={p.app_id} value={p.app_id}>
                 {p.app_id === DEFAULT_APP ? 'Default (all other applications)' : p.app_id}
+                {activeSuspensions(p, suspensionClock).length > 0 ? ' (suspended)' : ''}
                 {drafts[p.app_id] && JSON.stringify(drafts[p.app_id]) !== JSON.stringify(settingsOf(p, schema)) ? ' (unsaved)' : ''}
               </option>
             ))}
@@ -193,7 +207,8 @@ export function ProfilesScreen({ appId, tab }: { appId: string | null; tab: Prof
           existing={list.map((p) => p.app_id)}
           onCancel={() => setAdding(false)}
           onCreated={(created) => {
-            profiles.set([...list, created]);
+            // Creating it lifted its suspension, listed under Default until now.
+            profiles.set([...withoutSuspensionOf(list, created.app_id), created]);
             setAdding(false);
             go(created.app_id, 'uplink');
           }}
@@ -230,6 +245,8 @@ export function ProfilesScreen({ appId, tab }: { appId: string | null; tab: Prof
                 value={draft.formatter}
                 problems={problems}
                 saveProblem={scriptProblem}
+                suspensions={suspensions}
+                isDefault={selected === DEFAULT_APP}
                 onChange={(formatter) => update({ ...draft, formatter })}
               />
             )}
