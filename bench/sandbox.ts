@@ -2,14 +2,17 @@
  * Formatter sandbox benchmark: `npm run bench:sandbox`.
  *
  * Decodes per second of a typical 4-byte decoder through FormatterRuntime (isolated-vm) next to the
- * same function in plain node:vm (no isolation: the unsafe baseline), the cost of a synchronous
- * versus an asynchronous isolated-vm call, and the RSS of 100 applications' formatters (isolates shared or not).
+ * same function in plain node:vm (no isolation: the unsafe baseline), the same through the plugin's
+ * FormatterPool (formatter processes: what a call costs the plugin's own thread, and all threads),
+ * the cost of a synchronous versus an asynchronous isolated-vm call, and the RSS of 100
+ * applications' formatters (isolates shared or not).
  * Each measurement runs for a bounded time; figures go to stdout.
  */
 import vm from 'node:vm';
 import ivm from 'isolated-vm';
 import type { FormatterSpec, UplinkCall } from '../formatters/contract.js';
 import { templateScript } from '../formatters/templates.js';
+import { FormatterPool } from '../sandbox/formatter-pool.js';
 import { FormatterRuntime } from '../sandbox/runtime.js';
 
 const RUN_MS = 800;
@@ -69,6 +72,40 @@ async function throughput(runtime: FormatterRuntime): Promise<void> {
   }
 }
 
+/**
+ * The decoder through formatter processes, as the plugin calls it: awaited one at a time (a round
+ * trip each), and 50 in flight (batched per event-loop turn). CPU per call on this process's
+ * threads and in the formatter processes.
+ */
+async function throughProcesses(): Promise<void> {
+  const pool = new FormatterPool();
+  pool.start();
+  const thinger: FormatterSpec = { type: 'javascript', script: templateScript('thinger-temperature-humidity'), timeoutMs: 100 };
+  const ids = Array.from({ length: 10 }, (_, i) => `bench-pool-${i}`);
+  let next = 0;
+  const one = () => pool.runUplink(ids[next++ % ids.length], thinger, call);
+  await rate(one);
+  console.log('\nThe Thinger decoder through formatter processes (10 applications, default process count)');
+  console.log(`${'calls'.padEnd(38)}${'per second'.padStart(14)}${'plugin µs'.padStart(12)}${'all µs'.padStart(10)}`);
+  for (const [name, inFlight] of [['awaited one by one', 1], ['50 in flight', 50]] as const) {
+    const cpu = process.cpuUsage();
+    const helpers = pool.usage().cpuUs;
+    let calls = 0;
+    const perSecond =
+      (await rate(() => {
+        calls += inFlight;
+        return Promise.all(Array.from({ length: inFlight }, one));
+      })) * inFlight;
+    const own = process.cpuUsage(cpu);
+    const ownUs = (own.user + own.system) / calls;
+    const allUs = ownUs + (pool.usage().cpuUs - helpers) / calls;
+    console.log(`${name.padEnd(38)}${Math.round(perSecond).toLocaleString('en').padStart(14)}${ownUs.toFixed(1).padStart(12)}${allUs.toFixed(1).padStart(10)}`);
+  }
+  const used = pool.usage();
+  console.log(`formatter processes: ${pool.stats().running} and a spare, RSS ${(used.rssBytes / 1024 / 1024).toFixed(1)} MB together`);
+  await pool.close();
+}
+
 /** Why the runtime calls isolates synchronously: the same trivial call both ways. */
 async function callStyles(): Promise<void> {
   const isolate = new ivm.Isolate({ memoryLimit: 32 });
@@ -114,5 +151,6 @@ async function memory(): Promise<void> {
 const runtime = new FormatterRuntime();
 await throughput(runtime);
 runtime.dispose();
+await throughProcesses();
 await callStyles();
 await memory();
