@@ -117,7 +117,9 @@ const SAFE_GLOBALS = new Set([
   'encodeURI', 'encodeURIComponent', 'decodeURI', 'decodeURIComponent', 'escape', 'unescape',
 ]);
 for (const name of Reflect.ownKeys(global)) {
-  if (typeof name !== 'string' || !SAFE_GLOBALS.has(name)) Reflect.deleteProperty(global, name);
+  if (typeof name === 'string' && SAFE_GLOBALS.has(name)) continue;
+  // What cannot be deleted (gc, in formatter processes run with --expose-gc) is emptied for good.
+  if (!Reflect.deleteProperty(global, name)) Reflect.defineProperty(global, name, { value: undefined, writable: false });
 }
 delete Array.fromAsync;
 

@@ -1,21 +1,34 @@
 /**
  * Known sandbox-escape and abuse payloads. Each must be contained with the right error kind, and
- * afterwards the host, the attacking application and a bystander application must still work.
+ * afterwards the host, the attacking application and a bystander application must still work:
+ * in the runtime itself, and through formatter processes as the plugin runs them.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { FormatterErrorKind, RunReport } from '../../formatters/contract.js';
 import { templateScript } from '../../formatters/templates.js';
+import { FormatterPool } from '../../sandbox/formatter-pool.js';
 import { FormatterRuntime } from '../../sandbox/runtime.js';
 import { ASYNC_FEATURE_MESSAGE } from '../../sandbox/sync-only.js';
+import { FORMATTER_PROCESS } from '../helpers/formatter-process-entry.js';
 import { js, uplink } from './helpers.js';
 
-const runtime = new FormatterRuntime();
-afterAll(() => runtime.dispose());
+type Runner = Pick<FormatterRuntime, 'runUplink'>;
+
+const inProcess = new FormatterRuntime();
+const pool = new FormatterPool({ processes: 1, spare: false, entry: FORMATTER_PROCESS });
+afterAll(async () => {
+  inProcess.dispose();
+  await pool.close();
+});
+const RUNNERS: [string, Runner][] = [
+  ['the runtime', inProcess],
+  ['formatter processes', pool],
+];
 
 const normal = js(templateScript('thinger-temperature-humidity'));
 const pristine = js('module.exports.uplink = () => ({ clean: ({}).polluted === undefined && ({}).x === undefined && typeof JSON.parse === "function" });');
 
-async function expectHealthy(appId: string): Promise<void> {
+async function expectHealthy(runtime: Runner, appId: string): Promise<void> {
   for (const app of [appId, 'bystander']) {
     const report = await runtime.runUplink(app, normal, uplink('09 29 1A 0A'));
     expect(report.output).toEqual({ temperature: 23.45, humidity: 66.66 });
@@ -254,6 +267,12 @@ const attacks: Attack[] = [
     output: { sab: 'ReferenceError', wait: 'ReferenceError' },
   },
   {
+    // Formatter processes run with --expose-gc (the runtime measures tenants with it).
+    name: 'gc, to force full collections on the neighbours',
+    script: uplinkBody('return { gc: typeof gc, viaGlobal: typeof globalThis.gc, viaFunction: Function("return typeof gc")(), writable: (function () { globalThis.gc = 1; return typeof gc; })() };'),
+    output: { gc: 'undefined', viaGlobal: 'undefined', viaFunction: 'undefined', writable: 'undefined' },
+  },
+  {
     name: 'WebAssembly',
     script: uplinkBody('return { m: new WebAssembly.Memory({ initial: 65536 }) };'),
     kind: 'runtime',
@@ -267,7 +286,7 @@ const attacks: Attack[] = [
   },
 ];
 
-describe('attacks are contained', () => {
+describe.each(RUNNERS)('attacks are contained in %s', (_name, runtime) => {
   it.each(attacks)('$name', async (attack) => {
     const appId = `attacker-${attacks.indexOf(attack)}`;
     const report: RunReport<unknown> = await runtime.runUplink(appId, js(attack.script, attack.timeoutMs ?? 100), uplink('01'));
@@ -279,7 +298,7 @@ describe('attacks are contained', () => {
     } else {
       expect(report).toMatchObject({ ok: true, output: attack.output });
     }
-    await expectHealthy(appId);
+    await expectHealthy(runtime, appId);
   });
 
   it('bounds a console flood to the entry and size limits', async () => {
