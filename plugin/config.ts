@@ -17,7 +17,7 @@ export const ConfigSchema = Type.Object({
   maxApps: Type.Integer({ minimum: 1, default: 200 }),
   appsPerIsolate: Type.Integer({ minimum: 1, maximum: 1000, default: 16 }),
   isolateMemoryMb: Type.Integer({ minimum: 8, maximum: 1024, default: 64 }),
-  /** Unset: the core count, at least 2 and at most 8. */
+  /** Unset: one per core but the plugin's own, at most 8. */
   formatterProcesses: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
   suspendAfter: Type.Integer({ minimum: 1, maximum: 1000, default: 5 }),
   suspendSeconds: Type.Integer({ minimum: 1, maximum: 86400, default: 60 }),

@@ -37,7 +37,7 @@ import { SupervisedProcess, type Death, type PendingCall } from './supervised-pr
 import type { WireCall, WireOp, WireReply } from './wire.js';
 
 export interface PoolOptions extends RuntimeOptions {
-  /** Formatter processes. Default: the core count, at least 2 and at most 8. */
+  /** Formatter processes. Default: one per core but the plugin's own, at most 8. */
   processes?: number;
   /** Time past a call's deadline before its process is killed, ms. Default 250. */
   graceMs?: number;
@@ -136,7 +136,7 @@ export class FormatterPool {
 
   constructor(options: PoolOptions = {}) {
     this.options = resolveOptions(options);
-    const processes = options.processes ?? Math.min(8, Math.max(2, availableParallelism()));
+    const processes = options.processes ?? Math.min(8, Math.max(1, availableParallelism() - 1));
     if (!Number.isInteger(processes) || processes < 1) throw new RangeError('PoolOptions.processes must be a positive integer');
     this.slots = new Array<SupervisedProcess | undefined>(processes).fill(undefined);
     this.graceMs = options.graceMs ?? 250;
