@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +9,37 @@ const API_KEY = 'NNSXS.PROCESSTESTKEY0123456789.PROCESSSECRET0123456789ABCDEFGHI
 const EUI = '70B3D57ED0051A2B';
 
 const count = (text: string, part: string) => text.split(part).length - 1;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The state letter of a process (R, S, Z…), or null when it is gone. */
+function processState(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    return null;
+  }
+}
+
+/** Processes whose parent is `pid`, from /proc. */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(name));
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return out;
+}
+
+const alive = (pid: number) => {
+  const state = processState(pid);
+  return state !== null && state !== 'Z';
+};
 
 /** The real entry point (dist/plugin/main.js) as `npm start` runs it. */
 describe('plugin process (dist/plugin/main.js)', () => {
@@ -102,6 +133,43 @@ describe('plugin process (dist/plugin/main.js)', () => {
     expect((await get(`${url}/api/profiles`, token)).status).toBe(401);
     expect(await p.stop()).toBe(0);
     expect(p.stdout).not.toContain(fromEnv);
+  });
+
+  it('its formatter processes end with it: on SIGTERM, and on SIGKILL even while one is stuck in a built-in', async () => {
+    const fromEnv = 'env-admin-token-0123456789abcdef';
+    const env = { PLUGIN_ADMIN_TOKEN: fromEnv, PLUGIN_FORMATTER_PROCESSES: '1' };
+    const graceful = start(env);
+    await graceful.url();
+    const pid = graceful.child.pid ?? 0;
+    const helpers = childrenOf(pid);
+    // One formatter process and its spare.
+    expect(helpers).toHaveLength(2);
+    expect(await graceful.stop()).toBe(0);
+    expect(helpers.filter(alive)).toEqual([]);
+
+    const p = start(env);
+    const url = await p.url();
+    const script = 'module.exports.uplink = function () { return { r: Array.prototype.includes.call({ length: 2 ** 53 - 1 }, 1) }; };';
+    const put = await fetch(`${url}/api/profiles/stuck-app`, {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${fromEnv}` },
+      body: JSON.stringify({ formatter: { type: 'javascript', script, timeout_ms: 5000 } }),
+    });
+    expect(put.status).toBe(201);
+    const setup = await get(`${url}/api/profiles/stuck-app/webhook`, fromEnv);
+    const stuck = childrenOf(p.child.pid ?? 0);
+    expect(stuck).toHaveLength(2);
+    // The call is killed only after 2 x 5 s: the plugin dies first, with a formatter busy in includes.
+    fetch(`${url}/tts/webhook`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: setup.body.headers.Authorization },
+      body: JSON.stringify(uplinkBody({ appId: 'stuck-app' })),
+    }).catch(() => undefined);
+    await sleep(500);
+    p.kill();
+    await p.exited;
+    for (let waited = 0; waited < 5000 && stuck.some(alive); waited += 100) await sleep(100);
+    expect(stuck.filter(alive)).toEqual([]);
   });
 
   it('a bad variable stops the start with a message naming it', async () => {
