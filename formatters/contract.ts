@@ -14,8 +14,11 @@ export interface FormatterSpec {
   timeoutMs: number;
 }
 
-/** `suspended`: not run, the application's formatter is suspended after repeated timeouts or memory errors. */
-export type FormatterErrorKind = 'syntax' | 'runtime' | 'timeout' | 'memory' | 'contract' | 'limit' | 'suspended';
+/**
+ * `crash`: the formatter process died while running the call; `suspended`: not run, the
+ * application's formatter is suspended after repeated timeouts, memory errors or crashes.
+ */
+export type FormatterErrorKind = 'syntax' | 'runtime' | 'timeout' | 'memory' | 'contract' | 'limit' | 'crash' | 'suspended';
 
 export interface FormatterError {
   kind: FormatterErrorKind;

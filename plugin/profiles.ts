@@ -84,8 +84,8 @@ export class Profiles {
 
   /**
    * Validates (schema, then the formatter compiled and its top level run in a formatter process)
-   * and stores; a script that does not compile or whose top level fails is refused. A save resumes
-   * the application's suspended formatter.
+   * and stores; a script that does not compile or whose top level fails is refused. Saving a
+   * changed formatter resumes the suspended formatters it replaces.
    */
   async put(appId: string, body: unknown): Promise<{ created: boolean; settings: ProfileSettings }> {
     const settings = profileValidator.parse(body ?? {});
@@ -96,9 +96,12 @@ export class Profiles {
         ...(problem.line !== undefined ? { line: problem.line, column: problem.column } : {}),
       });
     }
+    const before = await this.store.getProfile(appId);
     const { created } = await this.store.putProfile(appId, settings, newToken());
     this.cache.delete(appId);
-    await this.resumeFormatters(appId);
+    // A new formatter (for a new profile: other than Default's, which ran until now) gets its chance.
+    const formatter = JSON.stringify(formatterSpec(settings));
+    if (!before || JSON.stringify(formatterSpec(before.settings)) !== formatter) await this.resumeFormatters(appId);
     return { created, settings };
   }
 

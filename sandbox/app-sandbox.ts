@@ -16,6 +16,8 @@ import { ASYNC_FEATURE_MESSAGE, asyncFeaturePosition, asyncFeatureProbe } from '
 
 export interface SandboxConfig {
   appId: string;
+  /** Called when a script's top level has run (or failed), before the call itself: a new time limit starts. */
+  loaded?: () => void;
   /** The isolate this application joins (and leaves on dispose). */
   host: SharedIsolate;
   maxScripts: number;
@@ -133,10 +135,12 @@ export class AppSandbox {
   /** The last script text and its slot: skips hashing while an application keeps one script. */
   private last: { source: string; slot: ScriptSlot } | undefined;
   private left = false;
+  private readonly loaded: (() => void) | undefined;
 
   constructor(config: SandboxConfig) {
     this.host = config.host;
     this.appId = config.appId;
+    this.loaded = config.loaded;
     this.isolate = config.host.isolate;
     config.host.join(config.appId);
     this.scripts = new LRUCache<string, ScriptSlot>({
@@ -173,6 +177,7 @@ export class AppSandbox {
     let slot = this.scripts.get(hash);
     if (!slot) {
       slot = this.load(source, timeoutMs);
+      this.loaded?.();
       if (!slot.ok && (slot.error.kind === 'timeout' || slot.error.kind === 'memory')) return slot;
       this.scripts.set(hash, slot);
     }

@@ -9,20 +9,13 @@ import type {
   DownlinkOutput,
   FormatterType,
   JsonObject,
-  LogEntry,
   RunReport,
   UplinkCall,
 } from '../formatters/contract.js';
 import { noneDecodeDownlink, noneDownlink, noneUplink } from '../formatters/none.js';
-import type { Outcome } from '../formatters/outcome.js';
+import { runReport } from './run-report.js';
 
 export type BuiltinType = Exclude<FormatterType, 'javascript'>;
-
-export function runReport<T>(started: number, outcome: Outcome<T>, logs: LogEntry[] = []): RunReport<T> {
-  const durationMs = performance.now() - started;
-  if (outcome.ok) return { ok: true, output: outcome.output, logs, warnings: outcome.warnings, durationMs };
-  return { ok: false, error: outcome.error, logs, warnings: outcome.warnings, durationMs };
-}
 
 export function builtinUplink(type: BuiltinType, call: UplinkCall): RunReport<JsonObject> {
   const started = performance.now();

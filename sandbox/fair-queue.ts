@@ -3,19 +3,34 @@
  * application's slow calls would make every application behind them wait. Each application may
  * have about BUDGET_MS of estimated work in the process at once (always at least one call); its
  * other calls wait here, and the applications take turns. Fast formatters still go in big batches.
+ *
+ * An application not seen yet is expected to take its whole time limit, until its calls say
+ * otherwise: a slow newcomer cannot fill the process before anything is known of it.
  */
 import { LRUCache } from 'lru-cache';
 
 const BUDGET_MS = 5;
-/** What a call of an application not seen yet is expected to take. */
-const FIRST_ESTIMATE_MS = 1;
 
-export class FairQueue<T extends { readonly app: string }> {
+/** How long each application's calls take: the last one if slower, else halfway to it. Shared by a pool's processes. */
+export class CallEstimates {
+  private readonly byApp = new LRUCache<string, number>({ max: 10_000 });
+
+  of(app: string, timeoutMs: number): number {
+    return this.byApp.get(app) ?? timeoutMs;
+  }
+
+  observe(app: string, durationMs: number, timeoutMs: number): void {
+    const estimate = this.of(app, timeoutMs);
+    this.byApp.set(app, durationMs >= estimate ? durationMs : (estimate + durationMs) / 2);
+  }
+}
+
+export class FairQueue<T extends { readonly app: string; readonly timeoutMs: number }> {
   private readonly waiting = new Map<string, T[]>();
   private readonly inside = new Map<string, number>();
-  /** How long each application's calls take: the last one if slower, else a slow average. */
-  private readonly estimates = new LRUCache<string, number>({ max: 10_000 });
   private count = 0;
+
+  constructor(private readonly estimates: CallEstimates) {}
 
   get size(): number {
     return this.count;
@@ -36,7 +51,7 @@ export class FairQueue<T extends { readonly app: string }> {
       admitted = false;
       for (const [app, queue] of this.waiting) {
         const calls = this.inside.get(app) ?? 0;
-        if (calls > 0 && calls * (this.estimates.get(app) ?? FIRST_ESTIMATE_MS) >= BUDGET_MS) continue;
+        if (calls > 0 && calls * this.estimates.of(app, queue[0].timeoutMs) >= BUDGET_MS) continue;
         out.push(queue.shift() as T);
         this.inside.set(app, calls + 1);
         this.count--;
@@ -47,13 +62,12 @@ export class FairQueue<T extends { readonly app: string }> {
     return out;
   }
 
-  /** A call of `app` that was taken has ended, after `durationMs` of work. */
-  done(app: string, durationMs: number): void {
-    const calls = (this.inside.get(app) ?? 1) - 1;
-    if (calls > 0) this.inside.set(app, calls);
-    else this.inside.delete(app);
-    const estimate = this.estimates.get(app) ?? FIRST_ESTIMATE_MS;
-    this.estimates.set(app, durationMs >= estimate ? durationMs : estimate * 0.9 + durationMs * 0.1);
+  /** A call that was taken has ended, after `durationMs` of work. */
+  done(item: T, durationMs: number): void {
+    const calls = (this.inside.get(item.app) ?? 1) - 1;
+    if (calls > 0) this.inside.set(item.app, calls);
+    else this.inside.delete(item.app);
+    this.estimates.observe(item.app, durationMs, item.timeoutMs);
   }
 
   /** Every call still waiting, each application's in order (their process is gone). */

@@ -32,6 +32,7 @@ import { bytesToBase64 } from '../formatters/base64.js';
 import { builtinDecodeDownlink, builtinDownlink, builtinUplink } from './builtins.js';
 import { CircuitBreaker, type BreakerOptions, type Suspension } from './circuit-breaker.js';
 import { callTimeout, resolveOptions, type ResolvedOptions, type RuntimeOptions } from './options.js';
+import { CallEstimates } from './fair-queue.js';
 import { processUsage, type ProcessUsage } from './process-usage.js';
 import { SupervisedProcess, type Death, type PendingCall } from './supervised-process.js';
 import type { WireCall, WireOp, WireReply } from './wire.js';
@@ -88,6 +89,7 @@ export interface PoolStats {
 }
 
 const MAX_RESENDS = 3;
+const SCRATCH_IDLE_MS = 60_000;
 const WATCH_INTERVAL_MS = 20;
 const BOOT_TIMEOUT_MS = 30_000;
 /** Node flags of a formatter process: isolated-vm needs no snapshot; gc lets the runtime measure tenants. */
@@ -119,18 +121,25 @@ export class FormatterPool {
   private readonly breaker: CircuitBreaker;
   private readonly now: () => number;
   private readonly graceMs: number;
+  /** The production processes, then one more: the scratch process (see `scratchSlot`). */
   private readonly slots: (SupervisedProcess | undefined)[];
+  private readonly processes: number;
+  private scratchIdle: NodeJS.Timeout | undefined;
   private readonly keepSpare: boolean;
   private spare: SupervisedProcess | undefined;
   private readonly spec: ConstructorParameters<typeof SupervisedProcess>[0];
   private readonly listeners = new Set<(event: PoolEvent) => void>();
+  private readonly estimates = new CallEstimates();
   /** Each application's last script and its id, so an unchanged script is not hashed again. */
   private readonly scriptIds = new LRUCache<string, { source: string; sid: string }>({ max: 10_000 });
   /** Scripts known not to read the uplink message: it is not sent to them. */
   private readonly messageFree = new LRUCache<string, true>({ max: 10_000 });
   /** Script ids each live process has been sent (it may still have dropped one: it then asks). */
   private readonly sentScripts = new WeakMap<SupervisedProcess, Set<string>>();
+  /** The slot each process serves (a spare has none until it takes one). */
+  private readonly slotOf = new WeakMap<SupervisedProcess, number>();
   private watcher: NodeJS.Timeout | undefined;
+  private lastWatch = performance.now();
   private closed = false;
   private readonly counters = { starts: 0, restarts: 0, kills: 0, crashes: 0, resent: 0, suspensions: 0, isolated: 0 };
 
@@ -138,7 +147,8 @@ export class FormatterPool {
     this.options = resolveOptions(options);
     const processes = options.processes ?? Math.min(8, Math.max(1, availableParallelism() - 1));
     if (!Number.isInteger(processes) || processes < 1) throw new RangeError('PoolOptions.processes must be a positive integer');
-    this.slots = new Array<SupervisedProcess | undefined>(processes).fill(undefined);
+    this.processes = processes;
+    this.slots = new Array<SupervisedProcess | undefined>(processes + 1).fill(undefined);
     this.graceMs = options.graceMs ?? 250;
     this.keepSpare = options.spare ?? true;
     this.breaker = new CircuitBreaker(options.breaker);
@@ -150,12 +160,13 @@ export class FormatterPool {
       graceMs: this.graceMs,
       bootTimeoutMs: BOOT_TIMEOUT_MS,
       maxLineChars: 2 * this.options.maxOutputChars + 1024 * 1024,
+      estimates: this.estimates,
     };
   }
 
   /** Starts every process now rather than at its first call. */
   start(): void {
-    for (let slot = 0; slot < this.slots.length; slot++) this.processAt(slot);
+    for (let slot = 0; slot < this.processes; slot++) this.processAt(slot);
     if (this.keepSpare) this.spare ??= this.spawn();
   }
 
@@ -168,7 +179,7 @@ export class FormatterPool {
   /** Compiles and runs the top level of a script (profile save); null when it may be saved. */
   async check(appId: string, spec: FormatterSpec): Promise<FormatterError | null> {
     if (spec.type !== 'javascript') return null;
-    const { reply } = await this.dispatch(appId, spec, this.scriptId(appId, spec.script), 'c', {});
+    const { reply } = await this.dispatch(appId, spec, this.scriptId(appId, spec.script), 'c', {}, 'test');
     return reply.ok ? null : (reply.error ?? { kind: 'contract', message: 'the check returned no answer' });
   }
 
@@ -212,9 +223,9 @@ export class FormatterPool {
   }
 
   stats(): PoolStats {
-    const running = this.slots.filter((p) => p?.alive).length;
+    const running = this.slots.slice(0, this.processes).filter((p) => p?.alive).length;
     return {
-      processes: this.slots.length,
+      processes: this.processes,
       running,
       starts: this.counters.starts,
       restarts: this.counters.restarts,
@@ -230,7 +241,7 @@ export class FormatterPool {
 
   /** The runtimes' own stats (applications, isolates, scripts, heap), summed over the running processes. */
   async runtimeStats(): Promise<Record<string, number>> {
-    const live = this.slots.filter((p): p is SupervisedProcess => p !== undefined && p.alive);
+    const live = this.slots.slice(0, this.processes).filter((p): p is SupervisedProcess => p !== undefined && p.alive);
     const replies = await Promise.all(
       live.map(
         (p) =>
@@ -262,14 +273,15 @@ export class FormatterPool {
 
   /** Process ids of the running formatter processes (for tests, the bench and operators). */
   pids(): number[] {
-    return this.slots.flatMap((p) => (p?.alive && p.pid !== undefined ? [p.pid] : []));
+    return this.slots.slice(0, this.processes).flatMap((p) => (p?.alive && p.pid !== undefined ? [p.pid] : []));
   }
 
   /** Stops every process; calls still unanswered fail. */
   async close(): Promise<void> {
     this.closed = true;
     if (this.watcher) clearInterval(this.watcher);
-    const all = [...this.slots, this.spare].filter((p): p is SupervisedProcess => p !== undefined && p.alive);
+    if (this.scratchIdle) clearTimeout(this.scratchIdle);
+    const all = [...this.slots, this.spare].filter((p): p is SupervisedProcess => p !== undefined && !p.exited);
     const ended = all.map((p) => p.ended);
     for (const p of all) p.kill();
     await Promise.all(ended);
@@ -280,7 +292,7 @@ export class FormatterPool {
       const suspension = this.breaker.suspended(appId, this.now());
       if (suspension) return { ok: false, error: suspendedError(suspension), logs: [], warnings: [], durationMs: 0 };
     }
-    const { reply, counts } = await this.dispatch(appId, spec, sid, op, fields);
+    const { reply, counts } = await this.dispatch(appId, spec, sid, op, fields, mode);
     if (op === 'u' && reply.readsMessage === false) this.messageFree.set(sid, true);
     if (mode === 'production' && counts) {
       const suspension = this.breaker.record(appId, reply.ok ? undefined : reply.error, this.now());
@@ -293,10 +305,16 @@ export class FormatterPool {
     return reply.ok ? { ok: true, output: reply.output as T, ...base } : { ok: false, error: reply.error, ...base };
   }
 
-  private dispatch(appId: string, spec: FormatterSpec, sid: string, op: WireOp, fields: Partial<WireCall>): Promise<Settled> {
+  /**
+   * Production calls go to the application's process; checks and test runs go to the scratch
+   * process, so a draft that hangs costs no production neighbour anything (and touches no
+   * production state). The scratch process ends after a minute without calls.
+   */
+  private dispatch(appId: string, spec: FormatterSpec, sid: string, op: WireOp, fields: Partial<WireCall>, mode: RunMode): Promise<Settled> {
     const timeoutMs = callTimeout(this.options, spec.timeoutMs);
     const call: WireCall = { id: 0, app: appId, op, sid, t: timeoutMs, ...fields };
-    const slot = hashOf(appId) % this.slots.length;
+    const slot = mode === 'test' ? this.processes : hashOf(appId) % this.processes;
+    if (mode === 'test') this.touchScratch();
     return new Promise<Settled>((resolve) => {
       const pending: PendingCall = {
         call,
@@ -335,6 +353,15 @@ export class FormatterPool {
     target.submit(pending);
   }
 
+  private touchScratch(): void {
+    if (this.scratchIdle) clearTimeout(this.scratchIdle);
+    this.scratchIdle = setTimeout(() => {
+      const scratch = this.slots[this.processes];
+      if (scratch && scratch.load === 0) scratch.kill();
+      else this.touchScratch();
+    }, SCRATCH_IDLE_MS).unref();
+  }
+
   private scriptId(appId: string, source: string): string {
     const last = this.scriptIds.get(appId);
     if (last && last.source === source) return last.sid;
@@ -346,10 +373,12 @@ export class FormatterPool {
   private processAt(slot: number): SupervisedProcess {
     const existing = this.slots[slot];
     if (existing?.alive) return existing;
-    const next = this.spare?.alive ? this.spare : this.spawn();
-    this.spare = undefined;
+    // The spare stands in for production processes only.
+    const next = this.spare?.alive && slot < this.processes ? this.spare : this.spawn();
+    if (next === this.spare) this.spare = undefined;
     this.slots[slot] = next;
-    if (existing) {
+    this.slotOf.set(next, slot);
+    if (existing && slot < this.processes) {
       this.counters.restarts++;
       // The next death finds a booted process waiting.
       if (this.keepSpare && !this.closed) this.spare = this.spawn();
@@ -373,22 +402,45 @@ export class FormatterPool {
 
   private watch(): void {
     const now = performance.now();
+    const late = now - this.lastWatch > 3 * WATCH_INTERVAL_MS;
+    this.lastWatch = now;
+    // This loop itself was held up: replies may be waiting unread, so no process is judged now.
+    if (late) return;
     for (const p of this.slots) p?.watch(now);
     this.spare?.watch(now);
   }
 
   private onDeath(dead: SupervisedProcess, death: Death): void {
     if (this.spare === dead) this.spare = undefined;
-    const slot = this.slots.indexOf(dead);
+    const slot = this.slotOf.get(dead);
     // A spare never had calls; the next death starts another.
-    if (slot === -1) return;
+    if (slot === undefined) return;
     const { overdue, running, unanswered } = death;
-    if (overdue) {
+    const crashed = !overdue && !this.closed;
+    const how = death.signal ? `signal ${death.signal}` : `exit code ${death.code}`;
+    const events: PoolEvent[] = [];
+    const production = slot < this.processes;
+    if (overdue && production) {
       this.counters.kills++;
-      this.emit({ type: 'killed', appId: overdue.call.app, pid: dead.pid, timeoutMs: overdue.timeoutMs });
-    } else if (!this.closed) {
+      events.push({ type: 'killed', appId: overdue.call.app, pid: dead.pid, timeoutMs: overdue.timeoutMs });
+    } else if (crashed && production) {
       this.counters.crashes++;
-      this.emit({ type: 'crashed', pid: dead.pid, signal: death.signal, code: death.code });
+      events.push({ type: 'crashed', pid: dead.pid, signal: death.signal, code: death.code });
+    }
+    // The application whose call was running pays for the process, whatever else it did well.
+    const culprit = overdue ?? (crashed ? running : undefined);
+    // A crash gets its call one more try (the process may have been killed from outside), unless
+    // that application's calls have stopped a process before.
+    if (crashed && running && this.breaker.recentKills(running.call.app, this.now()) > 0) running.ranInCrash = true;
+    if (culprit && production) {
+      // It took the whole process with it: its calls go one at a time from now on.
+      this.estimates.observe(culprit.call.app, culprit.timeoutMs * 2, culprit.timeoutMs);
+      const error = overdue ? overdueError(culprit.timeoutMs) : crashError(how);
+      const suspension = this.breaker.recordKill(culprit.call.app, error, this.now());
+      if (suspension) {
+        this.counters.suspensions++;
+        events.push({ type: 'suspended', suspension });
+      }
     }
     for (const pending of unanswered) {
       const { call } = pending;
@@ -396,23 +448,35 @@ export class FormatterPool {
         pending.settle(failed(call.id, overdueError(pending.timeoutMs)));
       } else if (overdue && call.app === overdue.call.app) {
         pending.settle(failed(call.id, unrunError()), false);
-      } else if (pending === running && !overdue && pending.ranInCrash) {
-        const how = death.signal ? `signal ${death.signal}` : `exit code ${death.code}`;
-        pending.settle(failed(call.id, { kind: 'runtime', message: `the formatter process died twice while running this call (${how})` }));
-      } else if (pending.resent >= MAX_RESENDS || this.closed) {
-        const why = this.closed ? 'the plugin is stopping' : `formatter processes keep failing: ${dead.stderr.trim().slice(-500) || 'no reason given'}`;
+      } else if (pending === running && crashed && pending.ranInCrash) {
+        pending.settle(failed(call.id, crashError(how)));
+      } else if (this.closed) {
+        pending.settle(failed(call.id, { kind: 'runtime', message: 'the plugin is stopping' }), false);
+      } else if (!running && pending.resent >= MAX_RESENDS) {
+        // Processes that die with nothing running (they do not boot): nobody to blame, so a bound.
+        const why = `formatter processes keep failing: ${dead.stderr.trim().slice(-500) || 'no reason given'}`;
         pending.settle(failed(call.id, { kind: 'runtime', message: why }), false);
       } else {
-        if (pending === running && !overdue) pending.ranInCrash = true;
-        pending.resent++;
+        // Only the running call had started: the others lose nothing by going again.
+        if (pending === running) pending.ranInCrash = true;
+        if (!running) pending.resent++;
         this.counters.resent++;
         this.submit(slot, pending);
       }
     }
+    // A process and a spare stay ready (the scratch process starts again when needed).
+    if (!this.closed && slot < this.processes) this.processAt(slot);
+    for (const event of events) this.emit(event);
   }
 
   private emit(event: PoolEvent): void {
-    for (const listener of this.listeners) listener(event);
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch {
+        // A listener's failure is its own: the pool goes on.
+      }
+    }
   }
 }
 
@@ -420,15 +484,21 @@ function overdueError(timeoutMs: number): FormatterError {
   return { kind: 'timeout', message: `formatter exceeded the time limit of ${timeoutMs} ms and did not stop; its process was killed` };
 }
 
+function crashError(how: string): FormatterError {
+  return { kind: 'crash', message: `the formatter process died while running this call (${how})` };
+}
+
 function unrunError(): FormatterError {
   return { kind: 'timeout', message: 'not run: an earlier call of this formatter did not stop at its time limit, so its process was killed' };
 }
 
 function suspendedError(s: Suspension): FormatterError {
+  const why =
+    s.kills > 0
+      ? `its calls stopped ${s.kills} formatter process${s.kills === 1 ? '' : 'es'} and ${s.failures} calls failed in a row`
+      : `${s.failures} timeouts or memory errors in a row`;
   return {
     kind: 'suspended',
-    message:
-      `formatter suspended until ${new Date(s.until).toISOString()} after ${s.failures} timeouts or memory errors in a row ` +
-      `(last: ${s.lastError.message}); saving its script resumes it`,
+    message: `formatter suspended until ${new Date(s.until).toISOString()} after ${why} (last: ${s.lastError.message}); saving a new script resumes it`,
   };
 }

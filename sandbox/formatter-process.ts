@@ -49,6 +49,7 @@ const options = JSON.parse(process.argv[2] ?? '{}') as RuntimeOptions;
 let running = 0;
 const runtime = new FormatterRuntime(options, {
   retrying: () => send({ notice: 'retrying', id: running }),
+  loaded: () => send({ notice: 'loaded', id: running }),
   isolated: (app, why) => send({ notice: 'isolated', app, why }),
 });
 const sources = new LRUCache<string, string>({ maxSize: MAX_SOURCE_CHARS, sizeCalculation: (source) => Math.max(1, source.length) });

@@ -576,7 +576,8 @@ function describeThrown(err) {
       const name = err.name;
       const message = err.message;
       const stack = err.stack;
-      const head = (typeof name === 'string' && name ? name : 'Error') + (typeof message === 'string' && message ? ': ' + message : '');
+      const head = (typeof name === 'string' && name ? stringSlice(name, 0, 200) : 'Error') +
+        (typeof message === 'string' && message ? ': ' + stringSlice(message, 0, 4000) : '');
       return [head, typeof stack === 'string' ? stringSlice(stack, 0, 4000) : ''];
     }
     return ['Uncaught ' + stringSlice(show(err, 1), 0, 500), ''];

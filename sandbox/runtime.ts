@@ -11,8 +11,8 @@
  * Applications are packed into isolates, `appsPerIsolate` at most each (see shared-isolate.ts for
  * why). When a shared isolate runs out of memory, the call that was running is not blamed for it:
  * every tenant of that isolate goes on probation in an isolate of its own, the call runs once more
- * there, and each tenant's heap is measured after its next successful call. The one that holds
- * more than its share stays alone; the others go back to sharing. An application that exhausts an
+ * there, and each tenant's heap is measured after each of its next PROBATION_CALLS successful
+ * calls. The one that holds more than its share stays alone; the others go back to sharing. An application that exhausts an
  * isolate of its own, or is a tenant of two isolates that ran out, stays alone too.
  *
  * Calls into isolates are synchronous (applySync with a timeout): ~3 µs per call against 20-50 µs
@@ -33,22 +33,27 @@ import type {
 } from '../formatters/contract.js';
 import { decodeDownlinkOutput, downlinkOutput, uplinkOutput } from '../formatters/javascript-output.js';
 import { failure, type Outcome } from '../formatters/outcome.js';
-import { builtinDecodeDownlink, builtinDownlink, builtinUplink, runReport } from './builtins.js';
+import { builtinDecodeDownlink, builtinDownlink, builtinUplink } from './builtins.js';
 import { AppSandbox, type BridgeCall, type EntryPoints } from './app-sandbox.js';
 import { contractError, limitError } from './errors.js';
 import { callTimeout, resolveOptions, type ResolvedOptions, type RuntimeOptions } from './options.js';
 import { Prelude } from './prelude.js';
+import { runReport } from './run-report.js';
 import { SharedIsolate } from './shared-isolate.js';
 
 export type { RuntimeOptions } from './options.js';
 
 const MAX_OUTPUT_DEPTH = 100;
 const MIB = 1024 * 1024;
+/** Successful calls an application on probation is measured after. */
+const PROBATION_CALLS = 5;
 
 /** What the runtime tells its owner (the formatter process passes it on to the plugin). */
 export interface RuntimeHooks {
   /** The running call failed with its shared isolate and runs again in an isolate of its own. */
   retrying?(): void;
+  /** The running call's script was loaded (its top level ran): the call's own time limit starts. */
+  loaded?(): void;
   /** An application is kept in an isolate of its own from now on, and why. */
   isolated?(appId: string, why: string): void;
 }
@@ -86,7 +91,7 @@ export class FormatterRuntime {
   /** Applications kept in isolates of their own (they held, or exhausted, the memory). */
   private readonly solo = new LRUCache<string, true>({ max: 1000 });
   /** Tenants of a shared isolate that ran out of memory, alone until measured. */
-  private readonly probation = new LRUCache<string, true>({ max: 1000 });
+  private readonly probation = new LRUCache<string, { calls: number }>({ max: 1000 });
   /** How many shared isolates each application was in when they ran out of memory. */
   private readonly deaths = new LRUCache<string, number>({ max: 10_000 });
   /** The heap of an isolate holding one trivial formatter, after a full collection. */
@@ -270,7 +275,8 @@ export class FormatterRuntime {
   }
 
   private newSandbox(appId: string, host: SharedIsolate): AppSandbox {
-    return new AppSandbox({ appId, host, maxScripts: this.options.maxScriptsPerApp });
+    const loaded = this.hooks.loaded;
+    return new AppSandbox({ appId, host, maxScripts: this.options.maxScriptsPerApp, ...(loaded ? { loaded } : {}) });
   }
 
   /**
@@ -296,23 +302,25 @@ export class FormatterRuntime {
       const deaths = (this.deaths.get(tenant) ?? 0) + 1;
       this.deaths.set(tenant, deaths);
       if (deaths >= 2) this.keepAlone(tenant, `it was in ${deaths} shared isolates that ran out of memory`);
-      else if (!this.solo.has(tenant)) this.probation.set(tenant, true);
+      else if (!this.solo.has(tenant)) this.probation.set(tenant, { calls: 0 });
     }
   }
 
   /**
-   * A probation ends with the application's first successful call: what its isolate holds after a
-   * full collection, less what a trivial formatter's holds, against its share of a shared isolate.
+   * One measurement of an application on probation, after a successful call: what its isolate holds
+   * after a full collection, less what a trivial formatter's holds, against its share of a shared
+   * isolate. Several calls, so a formatter that builds its hoard after its first call is seen too.
    */
   private measure(appId: string, sandbox: AppSandbox): void {
-    this.probation.delete(appId);
-    if (sandbox.host.shared) return;
+    const probation = this.probation.get(appId);
+    if (!probation || sandbox.host.shared) return;
     const held = Math.max(0, sandbox.host.retainedBytes() - this.baseline());
     const share = (this.options.memoryLimitMb * MIB) / this.options.appsPerIsolate;
     if (held > share) {
       this.keepAlone(appId, `it held ${(held / MIB).toFixed(1)} MB, over its ${(share / MIB).toFixed(1)} MB share of a shared isolate`);
-    } else {
+    } else if (++probation.calls >= PROBATION_CALLS) {
       // Innocent: back to a shared isolate with its next call.
+      this.probation.delete(appId);
       this.sandboxes.delete(appId);
     }
   }

@@ -3,13 +3,13 @@
  * and since when, the batch being gathered for the next write, and what is left when it dies.
  *
  * The process runs calls one at a time in the order they were sent and answers each as soon as it
- * ends, so the oldest unanswered call is the one running. When that call outlives its deadline
- * (the top level's and the call's time limits, plus a grace for V8's own termination), the process
- * is killed with SIGKILL: some built-ins never check V8's termination flag.
+ * ends, so the oldest unanswered call is the one running. When a phase of that call (its script's
+ * top level, the call itself) outlives its time limit plus a grace for V8's own termination, the
+ * process is killed with SIGKILL: some built-ins never check V8's termination flag.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { FairQueue } from './fair-queue.js';
+import { FairQueue, type CallEstimates } from './fair-queue.js';
 import { isNotice, LineReader, type WireCall, type WireLine, type WireNotice, type WireReply } from './wire.js';
 
 /** A call on its way through one or more processes. */
@@ -49,16 +49,19 @@ export interface ProcessSpec {
   bootTimeoutMs: number;
   /** Longest reply line read, in characters; a longer one is a broken process. */
   maxLineChars: number;
+  /** How long each application's calls take, across the pool's processes. */
+  estimates: CallEstimates;
 }
 
 export interface ProcessHooks {
-  onNotice(notice: Exclude<WireNotice, { notice: 'ready' | 'retrying' }>): void;
+  onNotice(notice: Exclude<WireNotice, { notice: 'ready' | 'retrying' | 'loaded' }>): void;
   onDeath(process: SupervisedProcess, death: Death): void;
 }
 
-/** A waiting call, known to the fair queue by its application. */
+/** A waiting call, known to the fair queue by its application and time limit. */
 interface Queued {
   readonly app: string;
+  readonly timeoutMs: number;
   readonly pending: PendingCall;
 }
 
@@ -67,11 +70,12 @@ export class SupervisedProcess {
   /** Calls written to the process, in the order it runs them. */
   private readonly unanswered = new Map<number, PendingCall>();
   /** Calls not written yet. */
-  private readonly queue = new FairQueue<Queued>();
+  private readonly queue: FairQueue<Queued>;
   private flushing = false;
   private nextId = 1;
   private ready = false;
   private dead = false;
+  private killed = false;
   /** When the oldest unanswered call started running; -1 while it has not been written yet. */
   private runningSince = -1;
   private overdue: PendingCall | undefined;
@@ -86,6 +90,7 @@ export class SupervisedProcess {
     private readonly hooks: ProcessHooks,
   ) {
     this.ended = new Promise((resolve) => (this.markEnded = resolve));
+    this.queue = new FairQueue<Queued>(spec.estimates);
     this.child = spawn(process.execPath, [...spec.execArgv, spec.entry, spec.runtimeOptions], {
       stdio: ['pipe', 'ignore', 'pipe', 'pipe'],
     });
@@ -112,8 +117,19 @@ export class SupervisedProcess {
     return this.child.pid;
   }
 
+  /** Calls written and waiting. */
+  get load(): number {
+    return this.unanswered.size + this.queue.size;
+  }
+
+  /** Its end has been seen (and its calls handed back). */
+  get exited(): boolean {
+    return this.dead;
+  }
+
+  /** Running and not being killed: may take calls. */
   get alive(): boolean {
-    return !this.dead;
+    return !this.dead && !this.killed;
   }
 
   get isReady(): boolean {
@@ -127,7 +143,7 @@ export class SupervisedProcess {
 
   /** Queues a call; what the fair queue lets in goes with this turn's batch. */
   submit(pending: PendingCall): void {
-    this.queue.add({ app: pending.call.app, pending });
+    this.queue.add({ app: pending.call.app, timeoutMs: pending.timeoutMs, pending });
     this.scheduleFlush();
   }
 
@@ -140,22 +156,24 @@ export class SupervisedProcess {
 
   /** Kills the process if its running call passed its deadline, or it did not boot in time. */
   watch(now: number): void {
-    if (this.dead) return;
+    if (this.dead || this.killed) return;
     if (!this.ready) {
       if (now - this.startedAt > this.spec.bootTimeoutMs) this.kill();
       return;
     }
     if (this.runningSince < 0) return;
     const head = this.head();
-    // The top level and the call each have the time limit.
-    if (head && now - this.runningSince > 2 * head.timeoutMs + this.spec.graceMs) {
+    // Each phase (the top level, the call) has the time limit; the process says when one begins.
+    if (head && now - this.runningSince > head.timeoutMs + this.spec.graceMs) {
       this.overdue = head;
       this.kill();
     }
   }
 
   kill(): void {
-    if (!this.dead) this.child.kill('SIGKILL');
+    if (this.dead || this.killed) return;
+    this.killed = true;
+    this.child.kill('SIGKILL');
   }
 
   private head(): PendingCall | undefined {
@@ -182,7 +200,8 @@ export class SupervisedProcess {
       if (line.notice === 'ready') {
         this.ready = true;
         if (this.unanswered.size > 0) this.runningSince = performance.now();
-      } else if (line.notice === 'retrying') {
+      } else if (line.notice === 'retrying' || line.notice === 'loaded') {
+        // A new phase of the running call (its top level ran, or it runs again): a new time limit.
         if (this.head()?.call.id === line.id) this.runningSince = performance.now();
       } else {
         this.hooks.onNotice(line);
@@ -193,7 +212,7 @@ export class SupervisedProcess {
     if (!pending) return;
     this.unanswered.delete(line.id);
     this.runningSince = this.unanswered.size > 0 ? performance.now() : -1;
-    this.queue.done(pending.call.app, 'durationMs' in line ? line.durationMs : 0);
+    this.queue.done({ app: pending.call.app, timeoutMs: pending.timeoutMs, pending }, 'durationMs' in line ? line.durationMs : 0);
     if (this.queue.size > 0) this.scheduleFlush();
     pending.settle(line);
   }

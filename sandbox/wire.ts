@@ -53,6 +53,8 @@ export type WireNotice =
   | { notice: 'ready' }
   /** The running call is being run again (its shared isolate ran out of memory): its clock restarts. */
   | { notice: 'retrying'; id: number }
+  /** The running call's script has loaded (its top level ran): the call's own clock starts. */
+  | { notice: 'loaded'; id: number }
   /** An application is kept in an isolate of its own from now on (it held, or exhausted, the memory). */
   | { notice: 'isolated'; app: string; why: string };
 
@@ -63,11 +65,13 @@ export function isNotice(line: WireLine): line is WireNotice {
 }
 
 /**
- * Splits a byte stream into lines, each at most `maxLine` characters; a longer one is an error
- * (the reader's owner stops the writer). Chunk boundaries may fall anywhere.
+ * Splits a text stream into lines, each at most `maxLine` characters; a longer one is an error
+ * (the reader's owner stops the writer). Chunk boundaries may fall anywhere; each chunk is searched
+ * once, so a long line costs time in proportion to its length.
  */
 export class LineReader {
-  private rest = '';
+  private pieces: string[] = [];
+  private pending = 0;
 
   constructor(
     private readonly maxLine: number,
@@ -75,15 +79,27 @@ export class LineReader {
   ) {}
 
   push(chunk: string): void {
-    const text = this.rest + chunk;
     let from = 0;
-    let at = text.indexOf('\n');
+    let at = chunk.indexOf('\n');
     while (at !== -1) {
-      this.onLine(text.slice(from, at));
+      const tail = chunk.slice(from, at);
+      if (this.pending + tail.length > this.maxLine) throw new RangeError(`a line of over ${this.maxLine} characters`);
+      if (this.pieces.length > 0) {
+        this.pieces.push(tail);
+        const line = this.pieces.join('');
+        this.pieces = [];
+        this.pending = 0;
+        this.onLine(line);
+      } else {
+        this.onLine(tail);
+      }
       from = at + 1;
-      at = text.indexOf('\n', from);
+      at = chunk.indexOf('\n', from);
     }
-    if (text.length - from > this.maxLine) throw new RangeError(`a line of over ${this.maxLine} characters`);
-    this.rest = text.slice(from);
+    if (from < chunk.length) {
+      this.pending += chunk.length - from;
+      if (this.pending > this.maxLine) throw new RangeError(`a line of over ${this.maxLine} characters`);
+      this.pieces.push(chunk.slice(from));
+    }
   }
 }

@@ -8,14 +8,15 @@ export function formatterEvent(event: PoolEvent): EventInput {
   const base = { deviceId: null, category: 'formatter' } as const;
   switch (event.type) {
     case 'suspended': {
-      const { appId, until, failures, lastError } = event.suspension;
+      const { appId, until, failures, kills, lastError } = event.suspension;
       const untilIso = new Date(until).toISOString();
+      const why = kills > 0 ? `its calls stopped ${kills} formatter processes` : `${failures} timeouts or memory errors in a row`;
       return {
         ...base,
         appId,
         severity: 'error',
-        title: `Formatter suspended until ${untilIso} after ${failures} timeouts or memory errors in a row; its uplinks are kept as dead letters`,
-        details: { suspended_until: untilIso, failures, last_error: { ...lastError } },
+        title: `Formatter suspended until ${untilIso} after ${why}; its uplinks are kept as dead letters`,
+        details: { suspended_until: untilIso, failures, kills, last_error: { ...lastError } },
       };
     }
     case 'resumed':

@@ -24,6 +24,7 @@ export function profileView(
       app_id: s.appId,
       suspended_until: new Date(s.until).toISOString(),
       failures: s.failures,
+      kills: s.kills,
       last_error: { ...s.lastError },
     })),
   };

@@ -187,9 +187,11 @@ describe('limits', () => {
     expect(report.error).toEqual({ kind: 'memory', message: 'formatter exceeded the memory limit of 16 MB; its sandbox was reset' });
     expect(isolated).toEqual(['hog']);
     expect(r.stats()).toMatchObject({ apps: 0, isolates: 0 });
-    // The shared isolate is gone: the neighbour starts over alone, is measured, and goes back to sharing.
+    // The shared isolate is gone: the neighbour starts over alone, is measured over five calls, and
+    // goes back to sharing (starting over once more).
     expect((await r.runUplink('neighbour', counter, uplink('01'))).output).toEqual({ n: 1 });
     expect((await r.runUplink('hog', counter, uplink('01'))).output).toEqual({ n: 1 });
+    for (let n = 2; n <= 5; n++) expect((await r.runUplink('neighbour', counter, uplink('01'))).output).toEqual({ n });
     expect((await r.runUplink('neighbour', counter, uplink('01'))).output).toEqual({ n: 1 });
     expect(r.stats()).toMatchObject({ apps: 2, isolates: 2 });
     // The hog's next exhaustion costs the neighbour nothing.
@@ -202,7 +204,7 @@ describe('limits', () => {
     const topLevelHog = js('const a = []; for (;;) a.push(new Array(100000).fill(a.length));\nmodule.exports.uplink = () => ({});', 5000);
     await r.runUplink('neighbour', counter, uplink('01'));
     expect((await r.runUplink('hog', topLevelHog, uplink('01'))).error?.kind).toBe('memory');
-    expect((await r.runUplink('neighbour', counter, uplink('01'))).output).toEqual({ n: 1 });
+    for (let n = 1; n <= 5; n++) expect((await r.runUplink('neighbour', counter, uplink('01'))).output).toEqual({ n });
     expect((await r.runUplink('neighbour', counter, uplink('01'))).output).toEqual({ n: 1 });
     // A failed load is not cached: every uplink loads the script again, now in the hog's own isolate.
     expect((await r.runUplink('hog', topLevelHog, uplink('01'))).error?.kind).toBe('memory');
@@ -224,6 +226,25 @@ describe('limits', () => {
     expect(isolated[0].why).toMatch(/^it held \d+\.\d MB, over its 2\.0 MB share of a shared isolate$/);
     for (let i = 0; i < 3; i++) expect((await r.runUplink('spiker', spiker, uplink('01'))).ok).toBe(true);
     expect(isolated).toHaveLength(1);
+  });
+
+  it('sees a tenant that builds its hoard only after its first call', async () => {
+    const isolated: string[] = [];
+    const r = new FormatterRuntime({ memoryLimitMb: 32 }, { isolated: (app) => isolated.push(app) });
+    const late = js(
+      'let calls = 0; const kept = [];\n' +
+        'module.exports.uplink = function () { if (calls++ === 1) for (let i = 0; i < 24; i++) kept.push(new Array(131072).fill(i + 0.5)); return { kept: kept.length }; };',
+      2000,
+    );
+    const spiker = js('module.exports.uplink = function () { const t = []; for (let i = 0; i < 20; i++) t.push(new Array(131072).fill(i)); return { n: t.length }; };', 2000);
+    expect((await r.runUplink('late', late, uplink('01'))).output).toEqual({ kept: 0 });
+    expect((await r.runUplink('late', late, uplink('01'))).output).toEqual({ kept: 24 });
+    expect((await r.runUplink('spiker', spiker, uplink('01'))).ok).toBe(true);
+    // On probation it starts over: clean at its first call, the hoard at its second.
+    expect((await r.runUplink('late', late, uplink('01'))).output).toEqual({ kept: 0 });
+    expect(isolated).toEqual([]);
+    expect((await r.runUplink('late', late, uplink('01'))).output).toEqual({ kept: 24 });
+    expect(isolated).toEqual(['late']);
   });
 
   it('with one application per isolate, a memory hog resets only itself', async () => {

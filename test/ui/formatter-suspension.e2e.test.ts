@@ -80,7 +80,7 @@ describe('web UI: suspended formatters (Chromium, real plugin)', () => {
     expect((await uplink(APP, 1)).status).toBe('dead_letter');
     const [suspension] = await suspensionsOf(APP);
     expect(await suspensionsOf(APP)).toEqual([
-      { app_id: APP, suspended_until: expect.any(String), failures: 1, last_error: { kind: 'timeout', message: expect.stringContaining('time limit of 20 ms') } },
+      { app_id: APP, suspended_until: expect.any(String), failures: 1, kills: 0, last_error: { kind: 'timeout', message: expect.stringContaining('time limit of 20 ms') } },
     ]);
     expect(Date.parse(suspension.suspended_until)).toBeGreaterThan(Date.now() + 30_000);
     expect(await suspensionsOf('default')).toEqual([]);
@@ -90,7 +90,7 @@ describe('web UI: suspended formatters (Chromium, real plugin)', () => {
     expect(text).toContain(`Formatter of ${APP} suspended until `);
     expect(text).toMatch(/suspended until \d{2}:\d{2}:\d{2} \(in \d+ (second|minute)s?\) after 1 timeout or memory error\./);
     expect(text).toContain(`Last error: ${suspension.last_error.message}.`);
-    expect(text).toContain('Saving the script resumes it.');
+    expect(text).toContain('Saving a new script resumes it.');
     expect(text).toContain('uplinks are kept as dead letters');
     expect(await textOf(optionOf(APP))).toBe(`${APP} (suspended)`);
     expect(await textOf(optionOf('default'))).toBe('Default (all other applications)');

@@ -22,8 +22,10 @@ export interface FormatterSuspension {
   app_id: string;
   /** ISO 8601. */
   suspended_until: string;
-  /** Timeouts and memory errors in a row. */
+  /** Timeouts, memory errors and crashes in a row. */
   failures: number;
+  /** Formatter processes its calls killed or crashed in the last 10 minutes. */
+  kills: number;
   last_error: FormatterError;
 }
 

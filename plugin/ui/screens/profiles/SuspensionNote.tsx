@@ -40,7 +40,12 @@ const sentence = (text: string) => (/[.!?]$/.test(text) ? text : `${text}.`);
 
 function SuspensionLine({ suspension: s, now }: { suspension: FormatterSuspension; now: number }) {
   const error = s.last_error;
-  const failures = s.failures === 1 ? '1 timeout or memory error' : `${s.failures} timeouts or memory errors in a row`;
+  const failures =
+    s.kills > 0
+      ? `its calls stopped ${s.kills === 1 ? 'a formatter process' : `${s.kills} formatter processes`}`
+      : s.failures === 1
+        ? '1 timeout or memory error'
+        : `${s.failures} timeouts or memory errors in a row`;
   const lastError = sentence(`${error.message || error.kind}${where(error.line, error.column)}`);
   return (
     <p>
@@ -51,14 +56,14 @@ function SuspensionLine({ suspension: s, now }: { suspension: FormatterSuspensio
       </time>
       {/* The countdown changes every second: hidden from screen readers, so the alert is not read out again each time. */}
       <span aria-hidden="true">{` (${ago(s.suspended_until, now)})`}</span>
-      {` after ${failures}. Last error: ${lastError} Saving the script resumes it.`}
+      {` after ${failures}. Last error: ${lastError} Saving a new script resumes it.`}
     </p>
   );
 }
 
 /**
  * The warning at the top of Payload processing while formatters this profile runs are suspended:
- * one line per application, with until when, why, and that saving the script resumes it.
+ * one line per application, with until when, why, and that saving a new script resumes it.
  */
 export function SuspensionNote({ suspensions, isDefault }: { suspensions: FormatterSuspension[]; isDefault: boolean }) {
   const now = useNow(1000);
