@@ -267,12 +267,21 @@ export class DownlinkService {
     for (const m of waiting) if (m.detail === 'waiting_for_uplink' && m.ttsRequest) await this.attempt(m);
   }
 
-  /** Follows a TTS downlink_* webhook to the message it belongs to (by our correlation id). */
-  async onTtsEvent(type: string, correlationIds: string[], failure?: { name?: string; message?: string }): Promise<MessageRecord | null> {
+  /**
+   * Follows a TTS downlink_* webhook to the message it belongs to (by our correlation id), within
+   * the application the webhook came for: another application's token moves no message of this one.
+   */
+  async onTtsEvent(
+    appId: string,
+    type: string,
+    correlationIds: string[],
+    failure?: { name?: string; message?: string },
+  ): Promise<MessageRecord | null> {
     const ours = correlationIds.find((id) => id.startsWith(CORRELATION_PREFIX));
     if (!ours) return null;
     const message = await this.deps.store.getMessageByCorrelation(ours);
-    if (!message || message.status !== 'PENDING') return message;
+    if (!message || message.appId !== appId) return null;
+    if (message.status !== 'PENDING') return message;
     switch (type) {
       case 'downlink_queued':
         message.detail = 'queued';

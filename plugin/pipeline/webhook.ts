@@ -139,6 +139,20 @@ export class WebhookHandler {
     const { store, downlinks, events } = this.deps;
     const { deviceId } = deviceIdentity(profile.settings.uplink, ttsIdsOf(body));
     const payload = (body as Record<string, unknown>)[type] as JsonObject;
+    // A token acts on its own application's devices only: not on credentials, location or messages
+    // of a device another application provisioned under the same id.
+    const device = await store.getDevice(deviceId);
+    if (device && device.appId !== profile.appId) {
+      await events.record({
+        appId: profile.appId,
+        deviceId: null,
+        category: 'webhook',
+        severity: 'warning',
+        title: `${TITLES[type]}: ignored, device '${deviceId}' belongs to another application (give the profiles distinct id prefixes)`,
+        details: { type, device_id: deviceId },
+      });
+      return { status: 202, body: { status: 'ignored', reason: 'device_of_another_application', type, device_id: deviceId } };
+    }
     if (credentials && (await store.putCredentials(deviceId, credentials))) this.flushWaiting(deviceId);
 
     let messageId: string | null = null;
@@ -147,7 +161,7 @@ export class WebhookHandler {
       const downlink = failed ? failed.downlink : (payload as { correlation_ids?: string[] });
       const correlation = [...(downlink?.correlation_ids ?? []), ...(body.correlation_ids ?? [])];
       const error = failed?.error;
-      const message = await downlinks.onTtsEvent(type, correlation, {
+      const message = await downlinks.onTtsEvent(profile.appId, type, correlation, {
         ...(error?.name ? { name: error.name } : {}),
         ...(error?.message_format ? { message: formatTtsError(error.message_format, error.attributes ?? {}) } : {}),
       });
