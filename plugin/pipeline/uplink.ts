@@ -6,6 +6,7 @@ import type { EventLog } from '../events/event-log.js';
 import { normalizeUplink, type NormalizedUplink } from '../networks/tts/webhook.js';
 import { formatterSpec, type ResolvedProfile } from '../profiles.js';
 import { deviceIdentity, provisionDevice } from '../provisioning.js';
+import { uplinkFingerprint } from '../store/recent-uplinks.js';
 import type { WebhookBody } from '../schemas/tts-webhook.js';
 import type { DeadLetter, DownlinkCredentials, EventInput } from '../store/records.js';
 import type { Store, UplinkWrite } from '../store/store.js';
@@ -72,7 +73,12 @@ export class UplinkPipeline {
     // Parsed once: TTS times carry nanoseconds, which take V8's slow date parser.
     const receivedMs = Date.parse(up.receivedAt);
     const { deviceId, bucketId } = deviceIdentity(settings.uplink, up.ids);
-    const dedupe = { deviceId, sessionKeyId: up.sessionKeyId, fCnt: up.fCnt };
+    const message = input.body.uplink_message;
+    // A resend is the same uplink again; without f_cnt nothing tells one from new data.
+    const dedupe =
+      message?.f_cnt === undefined
+        ? null
+        : { deviceId, sessionKeyId: up.sessionKeyId, fCnt: up.fCnt, payload: uplinkFingerprint(up.fPort, message.frm_payload ?? '') };
     const base = { appId: profile.appId, deviceId };
     const replay = input.replayOf !== undefined;
 

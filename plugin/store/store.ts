@@ -22,7 +22,8 @@ export interface UplinkWrite {
    * Idempotency key, checked against the device's recent uplinks (recent-uplinks.ts): a second write
    * with the same key changes nothing. Recorded with `deviceSeen` (same device).
    */
-  dedupe: { deviceId: string; sessionKeyId: string; fCnt: number } | null;
+  /** The uplink's dedupe key; null for no dedupe (a replay, or an uplink without f_cnt). */
+  dedupe: { deviceId: string; sessionKeyId: string; fCnt: number; payload: string } | null;
   newDevice: Omit<DeviceRecord, 'downlinkReady'> | null;
   /** Recorded only if this write is the one that created the device (concurrent first uplinks race). */
   provisionEvents: EventInput[];

@@ -4,7 +4,7 @@ import { ECHO_UPLINK, uplinkBody } from '../helpers/tts-bodies.js';
 
 const EUI = '70B3D57ED0051A2B';
 
-describe('duplicate uplinks (same device, session and f_cnt) are stored once', () => {
+describe('duplicate uplinks (same device, session, f_cnt and payload) are stored once', () => {
   let plugin: PluginHarness;
   beforeEach(async () => {
     plugin = await new PluginHarness().start();
@@ -79,5 +79,21 @@ describe('duplicate uplinks (same device, session and f_cnt) are stored once', (
     expect(b.body.status).toBe('dead_letter');
     const letters = (await plugin.request('GET', '/api/dead-letters?app_id=vineyard-app')).body.items;
     expect(letters.map((l: { reason: string }) => l.reason)).toEqual(['device_id_conflict']);
+  });
+
+  it('stores new payloads after a frame counter reset in the same session (ABP), and still drops their resends', async () => {
+    for (const fCnt of [0, 1, 2]) expect((await plugin.webhook(uplinkBody({ fCnt, bytes: [fCnt] }))).body.status).toBe('stored');
+    // The device restarts its counter without a new session key, with new readings.
+    for (const fCnt of [0, 1, 2]) expect((await plugin.webhook(uplinkBody({ fCnt, bytes: [0x10 + fCnt] }))).body.status).toBe('stored');
+    expect((await plugin.webhook(uplinkBody({ fCnt: 1, bytes: [0x11] }))).body.status).toBe('duplicate');
+  });
+
+  it('does not dedupe uplinks without f_cnt', async () => {
+    const noCount = () => {
+      const body = uplinkBody({ bytes: [1] });
+      delete body.uplink_message.f_cnt;
+      return body;
+    };
+    for (let i = 0; i < 3; i++) expect((await plugin.webhook(noCount())).body.status).toBe('stored');
   });
 });
