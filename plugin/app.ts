@@ -16,6 +16,7 @@ import { webhookIntake } from './http/webhook-intake.js';
 import { TtsDownlinkClient } from './networks/tts/downlink-client.js';
 import { DownlinkService } from './pipeline/downlink.js';
 import { StatusNotifier } from './pipeline/status-notifier.js';
+import { RefusedWebhooks } from './pipeline/refused-webhooks.js';
 import { UplinkPipeline } from './pipeline/uplink.js';
 import { WebhookHandler } from './pipeline/webhook.js';
 import { PACKAGE, PROJECT_ROOT } from './project-files.js';
@@ -90,7 +91,8 @@ export async function createApp(deps: AppDeps): Promise<PluginApp> {
     ...(deps.random ? { random: deps.random } : {}),
   });
   downlinks.onStatusChange((m) => notifier.onStatusChange(m));
-  const webhooks = new WebhookHandler({ store, profiles, uplinks, downlinks, events, clock, background });
+  const refused = new RefusedWebhooks({ events, clock });
+  const webhooks = new WebhookHandler({ store, profiles, uplinks, downlinks, events, clock, background, refused });
   const services: Services = {
     store,
     formatters,

@@ -12,6 +12,7 @@ import type { Profiles, ResolvedProfile } from '../profiles.js';
 import { deviceIdentity } from '../provisioning.js';
 import type { Store } from '../store/store.js';
 import type { DownlinkService } from './downlink.js';
+import type { RefusedWebhooks } from './refused-webhooks.js';
 import type { UplinkOutcome, UplinkPipeline } from './uplink.js';
 
 const webhookValidator = bodyValidator(WebhookBodySchema, 'invalid_webhook');
@@ -53,6 +54,7 @@ export class WebhookHandler {
       events: EventLog;
       clock: Clock;
       background: Background;
+      refused: RefusedWebhooks;
     },
   ) {}
 
@@ -66,14 +68,7 @@ export class WebhookHandler {
     const auth = req.headers.authorization;
     const token = bearerToken(typeof auth === 'string' ? auth : undefined);
     if (token === null || !matchesSecret(token, profile.webhookTokenHash)) {
-      await events.record({
-        appId,
-        deviceId: null,
-        category: 'auth',
-        severity: 'warning',
-        title: token === null ? 'Webhook without token refused' : 'Webhook with wrong token refused',
-        details: { remote_address: req.remoteAddress, profile: profile.profileId },
-      });
+      await this.deps.refused.refuse({ appId, profileId: profile.profileId, tokenSent: token !== null, remoteAddress: req.remoteAddress });
       throw new HttpError(401, 'unauthorized', `missing or wrong webhook token for application '${appId ?? '?'}'`, {}, {
         'WWW-Authenticate': 'Bearer',
       });

@@ -137,7 +137,8 @@ describe('event log', () => {
       expect(err.data).toMatchObject({ app_id: 'orchard-app', severity: 'error', category: 'formatter' });
       // nothing else came through either filter
       await plugin.request('PUT', '/api/profiles/greenhouse-app', { body: { formatter: { type: 'none' } } });
-      await plugin.webhook(uplinkBody(), { token: null });
+      // Another profile's refusal (greenhouse's own already has this minute's event).
+      await plugin.webhook(uplinkBody({ appId: 'orchard-app' }), { token: null });
       await plugin.webhook(uplinkBody({ appId: 'orchard-app', devEui: '0000000000000009', fCnt: 2 }));
       expect((await auth.nextEvent()).data.title).toBe('Webhook without token refused');
       expect((await orchard.nextEvent()).data.details.f_cnt).toBe(2);
@@ -182,7 +183,10 @@ describe('event cap', () => {
     plugin = await new PluginHarness({ eventCap: 100 }).start();
     const counts: number[] = [];
     for (let batch = 0; batch < 5; batch++) {
-      await Promise.all(Array.from({ length: 100 }, () => plugin.webhook(uplinkBody(), { token: 'wrong-token-0123456789' })));
+      const events = plugin.app.services.events;
+      await Promise.all(
+        Array.from({ length: 100 }, (_, i) => events.record({ appId: 'greenhouse-app', deviceId: null, category: 'webhook', severity: 'info', title: `event ${batch}-${i}`, details: {} })),
+      );
       counts.push((await plugin.request('GET', '/api/events?limit=1000')).body.items.length);
     }
     // 500 events were written; at most the cap plus one trimming batch are kept
