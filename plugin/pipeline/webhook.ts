@@ -3,6 +3,7 @@ import type { Background } from '../background.js';
 import type { Clock } from '../clock.js';
 import type { EventLog } from '../events/event-log.js';
 import { HttpError } from '../http/http-error.js';
+import { assertJsonDepth } from '../http/json-depth.js';
 import { bearerToken, matchesSecret } from '../http/secrets.js';
 import { bodyValidator } from '../http/validate.js';
 import { applicationIdOf, downlinkCredentialsOf, messageTypeOf, pickLocation, ttsIdsOf } from '../networks/tts/webhook.js';
@@ -63,6 +64,7 @@ export class WebhookHandler {
     if (typeof req.body !== 'object' || req.body === null || Array.isArray(req.body)) {
       throw new HttpError(400, 'invalid_webhook', 'the body must be a TTS ApplicationUp JSON object');
     }
+    assertJsonDepth(req.body);
     const appId = applicationIdOf(req.body);
     const profile = await profiles.resolve(appId ?? DEFAULT_PROFILE);
     const auth = req.headers.authorization;
