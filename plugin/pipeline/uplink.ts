@@ -119,6 +119,18 @@ export class UplinkPipeline {
       events.push({ ...base, category: 'provisioning', severity: 'error', title: `Device id '${deviceId}' already belongs to '${known.appId}'`, details: { f_cnt: up.fCnt } });
       return this.commit(write, deviceId, null, null);
     }
+    if (!known && settings.uplink.auto_provision_bucket) {
+      // A bucket outlives its device: one left by another application's deleted device is not this one's.
+      const bucket = await this.deps.store.getBucket(bucketId);
+      if (bucket && bucket.appId !== profile.appId) {
+        write.dedupe = null;
+        write.deadLetter = deadLetter('bucket_id_conflict', {
+          message: `bucket '${bucketId}' belongs to application '${bucket.appId}'; give the profiles distinct bucket prefixes, or delete that bucket`,
+        });
+        events.push({ ...base, category: 'provisioning', severity: 'error', title: `Bucket id '${bucketId}' already belongs to '${bucket.appId}'`, details: { f_cnt: up.fCnt } });
+        return this.commit(write, deviceId, null, null);
+      }
+    }
     if (!known) {
       const created = provisionDevice(settings, { deviceId, bucketId }, profile.appId, up.ids, clock.now().toISOString());
       write.newDevice = created.device;
