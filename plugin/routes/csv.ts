@@ -12,8 +12,9 @@ function flatten(value: unknown, prefix: string, out: Record<string, unknown>): 
 function cell(value: unknown): string {
   if (value === undefined || value === null) return '';
   const text = typeof value === 'object' ? JSON.stringify(value) : String(value);
-  // Quote per RFC 4180; a leading = + - @ is prefixed so spreadsheets do not run it as a formula.
-  const safe = /^[=+\-@]/.test(text) && Number.isNaN(Number(text)) ? `'${text}` : text;
+  // Quote per RFC 4180. Text starting with = + - @ TAB or CR is prefixed with ' so spreadsheets do
+  // not run it as a formula (OWASP); numbers are numbers, whatever their sign.
+  const safe = typeof value === 'string' && /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
   return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
