@@ -20,6 +20,9 @@ function adminToken(dataDir: string, fromEnv: string | undefined): { token: stri
 }
 
 async function main(): Promise<void> {
+  // Everything the plugin writes (the database and its WAL hold API keys and tokens) is its user's
+  // alone, whatever the data directory's own mode.
+  process.umask(0o077);
   const config = loadConfig();
   const logger = pino({ level: config.logLevel });
   const dataDir = resolve(config.dataDir);

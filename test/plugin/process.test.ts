@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -171,6 +171,22 @@ describe('plugin process (dist/plugin/main.js)', () => {
     await p.exited;
     for (let waited = 0; waited < 5000 && stuck.some(alive); waited += 100) await sleep(100);
     expect(stuck.filter(alive)).toEqual([]);
+  });
+
+  it('creates its files 0600 even in a data directory that already exists with mode 0755', async () => {
+    const open = mkdtempSync(join(tmpdir(), 'plugin-open-dir-'));
+    chmodSync(open, 0o755);
+    try {
+      const p = start({ PLUGIN_DATA_DIR: open });
+      const url = await p.url();
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      expect(await p.stop()).toBe(0);
+      const files = readdirSync(open).filter((name) => name.startsWith('plugin.db') || name === 'admin-token');
+      expect(files).toEqual(expect.arrayContaining(['plugin.db', 'admin-token']));
+      for (const name of files) expect({ name, mode: statSync(join(open, name)).mode & 0o777 }).toEqual({ name, mode: 0o600 });
+    } finally {
+      rmSync(open, { recursive: true, force: true });
+    }
   });
 
   it('a bad variable stops the start with a message naming it', async () => {
