@@ -19,7 +19,7 @@ export interface RuntimeOptions {
   maxLogEntries?: number;
   /** Characters kept per console entry. Default 2000. */
   maxLogChars?: number;
-  /** Largest formatter output, in JSON characters. Default 1 MiB. */
+  /** Largest formatter output, in JSON characters: what one stored document may weigh. Default 64 KiB. */
   maxOutputChars?: number;
   /** Compiled script versions kept per application isolate (one context each). Default 4. */
   maxScriptsPerApp?: number;
@@ -36,7 +36,7 @@ const DEFAULTS: ResolvedOptions = {
   maxScriptBytes: 256 * 1024,
   maxLogEntries: 50,
   maxLogChars: 2000,
-  maxOutputChars: 1024 * 1024,
+  maxOutputChars: 64 * 1024,
   maxScriptsPerApp: 4,
 };
 

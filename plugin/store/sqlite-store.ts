@@ -18,6 +18,7 @@ import type { BucketQuery, EventQuery, Store, UplinkWrite, UplinkWriteResult } f
 import { MIGRATIONS } from './sqlite-schema.js';
 import { WriteConflict } from './errors.js';
 import { Checkpointer } from './checkpointer.js';
+import { boundedEvent, DEFAULT_EVENT_CAP_BYTES } from './event-size.js';
 import { GroupCommit } from './group-commit.js';
 import { WalSync } from './wal-sync.js';
 import { where, type SqlValue } from './sql-filter.js';
@@ -28,6 +29,8 @@ export interface SqliteStoreOptions {
   file: string;
   /** Events kept; older ones are trimmed. */
   eventCap: number;
+  /** Bytes of titles and details kept (default 256 MiB); older events are trimmed. */
+  eventCapBytes?: number;
   now: () => Date;
 }
 
@@ -100,6 +103,8 @@ export class SqliteStore implements Store {
   private readonly walSync: WalSync;
   private readonly stmt;
   private eventsSinceTrim = 0;
+  /** Characters of titles and details in the events table, counted at start and kept up to date. */
+  private eventBytes = 0;
 
   constructor(private readonly options: SqliteStoreOptions) {
     this.db = new Database(options.file);
@@ -112,6 +117,7 @@ export class SqliteStore implements Store {
     // Checkpoints run in the Checkpointer's thread; this high threshold is only a safety net.
     this.db.pragma('wal_autocheckpoint = 25000');
     this.migrate();
+    this.eventBytes = (this.db.prepare('SELECT COALESCE(SUM(LENGTH(title) + LENGTH(details)), 0) AS n FROM events').get() as { n: number }).n;
     this.walSync = new WalSync(`${options.file}-wal`);
     this.commits = new GroupCommit(this.db, () => this.walSync.sync());
     this.checkpointer = new Checkpointer(options.file);
@@ -172,6 +178,9 @@ export class SqliteStore implements Store {
         'INSERT INTO events (ts, app_id, device_id, category, severity, title, details) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
       trimEvents: db.prepare('DELETE FROM events WHERE id <= (SELECT MAX(id) FROM events) - ?'),
+      weighTrimmedEvents: db.prepare<[number], { n: number }>(
+        'SELECT COALESCE(SUM(LENGTH(title) + LENGTH(details)), 0) AS n FROM events WHERE id <= (SELECT MAX(id) FROM events) - ?',
+      ),
       getBucket: db.prepare<[string], { id: string; device_id: string; app_id: string; created_at: string }>(
         'SELECT * FROM buckets WHERE id = ?',
       ),
@@ -336,18 +345,42 @@ export class SqliteStore implements Store {
 
   // ---- uplinks
 
+  /** Told each WAL sync's duration in seconds (GET /metrics); null stops it. */
+  onCommitSync(listener: ((seconds: number) => void) | null): void {
+    this.commits.onSync = listener;
+  }
+
+  /** Drops the oldest events until the rest weigh at most 90% of the byte cap. */
+  private trimEventsToBytes(): void {
+    const keep = 0.9 * (this.options.eventCapBytes ?? DEFAULT_EVENT_CAP_BYTES);
+    let total = 0;
+    let oldestKept: number | null = null;
+    for (const row of this.db.prepare('SELECT id, LENGTH(title) + LENGTH(details) AS n FROM events ORDER BY id DESC').iterate() as Iterable<{ id: number; n: number }>) {
+      if (total + row.n > keep) break;
+      total += row.n;
+      oldestKept = row.id;
+    }
+    this.db.prepare('DELETE FROM events WHERE id < ?').run(oldestKept ?? Number.MAX_SAFE_INTEGER);
+    this.eventBytes = total;
+  }
+
   private insertEvents(events: EventInput[]): EventRecord[] {
     const ts = this.nowIso();
     const out = events.map((e) => {
-      const info = this.stmt.insertEvent.run(ts, e.appId, e.deviceId, e.category, e.severity, e.title, JSON.stringify(e.details));
-      return { ...e, id: Number(info.lastInsertRowid), ts };
+      const { title, details, cut } = boundedEvent(e);
+      const info = this.stmt.insertEvent.run(ts, e.appId, e.deviceId, e.category, e.severity, title, details);
+      this.eventBytes += title.length + details.length;
+      return { ...e, title, details: cut ? (JSON.parse(details) as JsonObject) : e.details, id: Number(info.lastInsertRowid), ts };
     });
     this.eventsSinceTrim += events.length;
     // Trimming in small bulks keeps the cap without a DELETE per insert, and without one long pause.
     if (this.eventsSinceTrim >= Math.max(100, this.options.eventCap / 100)) {
+      // The rows that go are a range of the primary key: cheap to weigh before they are deleted.
+      this.eventBytes -= this.stmt.weighTrimmedEvents.get(this.options.eventCap)?.n ?? 0;
       this.stmt.trimEvents.run(this.options.eventCap);
       this.eventsSinceTrim = 0;
     }
+    if (this.eventBytes > (this.options.eventCapBytes ?? DEFAULT_EVENT_CAP_BYTES)) this.trimEventsToBytes();
     return out;
   }
 
