@@ -8,7 +8,8 @@ import { HttpError } from './http-error.js';
  * (content-hashed by Vite, so cached for a year) and `/favicon.svg`. Anything else passes through
  * untouched, so webhooks and the API pay one method check. Asset names are matched against a
  * strict pattern instead of resolving paths, which rules out traversal; precompressed `.br`/`.gz`
- * siblings written by the build are used when the client accepts them.
+ * siblings written by the build are used when the client accepts them. Security headers (CSP,
+ * nosniff, framing) come from security-headers.ts, registered in front of this for every answer.
  */
 
 const TYPES: Record<string, string> = {
@@ -84,7 +85,6 @@ export function staticUi(distDir: string): Koa.Middleware {
     ctx.status = 200;
     ctx.type = file.type;
     ctx.set('Cache-Control', cacheControl);
-    ctx.set('X-Content-Type-Options', 'nosniff');
     ctx.vary('Accept-Encoding');
     if (file.encoding !== 'identity') ctx.set('Content-Encoding', file.encoding);
     ctx.lastModified = file.mtime;

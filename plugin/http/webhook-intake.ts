@@ -5,6 +5,7 @@ import type { WebhookHandler } from '../pipeline/webhook.js';
 import { isWebhookPath } from '../routes/webhooks.js';
 import { errorAnswer, invalidJson } from './errors.js';
 import { BODY_LIMIT_BYTES } from './json-body.js';
+import { SECURITY_HEADERS } from './security-headers.js';
 
 /** Takes the request and answers it (true), or leaves it to Koa (false). */
 export type Intake = (req: IncomingMessage, res: ServerResponse) => boolean;
@@ -27,7 +28,7 @@ export function webhookIntake(deps: { webhooks: WebhookHandler; logger: Logger }
     if (!isWebhookPath(path)) return false;
     const answer = (status: number, body: unknown, headers: Record<string, string> = {}) => {
       const text = JSON.stringify(body);
-      res.writeHead(status, { ...headers, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+      res.writeHead(status, { ...SECURITY_HEADERS, ...headers, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
       res.end(text);
     };
     const fail = (err: unknown) => {

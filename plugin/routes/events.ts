@@ -1,5 +1,7 @@
 import Router from '@koa/router';
 import { PassThrough } from 'node:stream';
+import { HttpError } from '../http/http-error.js';
+import { bearerToken, secretHash } from '../http/secrets.js';
 import { queryValidator } from '../http/validate.js';
 import { EventQuery } from '../schemas/queries.js';
 import type { EventRecord } from '../store/records.js';
@@ -10,9 +12,48 @@ const eventQuery = queryValidator(EventQuery);
 const HEARTBEAT_MS = 15_000;
 /** A client this far behind is cut off rather than buffered without bound. */
 const MAX_BUFFERED_BYTES = 1024 * 1024;
+/**
+ * Live streams one admin token may hold open at once. Each tab of the UI holds one; a stream costs a
+ * socket, a subscription and a timer for as long as it lasts, so a runaway script (or a leaked
+ * token) cannot pile them up. The next one gets 429 until one closes.
+ */
+export const MAX_STREAMS_PER_TOKEN = 8;
+/** Seconds a refused client is asked to wait before trying again. */
+export const STREAM_RETRY_AFTER_S = 10;
+
+/** Open streams per token, keyed by the token's hash (raw tokens are not kept around). */
+class StreamSlots {
+  private readonly open = new Map<string, number>();
+  constructor(private readonly max: number) {}
+
+  /** Takes a place for `token` and returns its release (idempotent), or throws the 429. */
+  take(token: string): () => void {
+    const key = secretHash(token).toString('hex');
+    const count = this.open.get(key) ?? 0;
+    if (count >= this.max) {
+      throw new HttpError(
+        429,
+        'too_many_streams',
+        `at most ${this.max} event streams may be open per token; close one first`,
+        { limit: this.max, retry_after_s: STREAM_RETRY_AFTER_S },
+        { 'Retry-After': String(STREAM_RETRY_AFTER_S) },
+      );
+    }
+    this.open.set(key, count + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.open.get(key) ?? 1) - 1;
+      if (left > 0) this.open.set(key, left);
+      else this.open.delete(key);
+    };
+  }
+}
 
 export function eventRoutes(s: Services, openStreams: Set<PassThrough>): Router {
   const router = new Router({ prefix: '/api/events' });
+  const slots = new StreamSlots(MAX_STREAMS_PER_TOKEN);
 
   router.get('/', async (ctx) => {
     const q = eventQuery.parse({ ...ctx.query });
@@ -36,6 +77,10 @@ export function eventRoutes(s: Services, openStreams: Set<PassThrough>): Router 
       (!q.device_id || e.deviceId === q.device_id) &&
       (!q.category || e.category === q.category) &&
       (!q.severity || e.severity === q.severity);
+    // Admin auth ran before this route, so the header holds a valid token.
+    const release = slots.take(bearerToken(ctx.get('authorization')) ?? '');
+    // The answer closing (client gone, stream ended, or an error answered instead) frees the place.
+    ctx.res.once('close', release);
 
     const stream = new PassThrough();
     const send = (e: EventRecord) => {
@@ -53,6 +98,7 @@ export function eventRoutes(s: Services, openStreams: Set<PassThrough>): Router 
       clearInterval(heartbeat);
       unsubscribe();
       openStreams.delete(stream);
+      release();
     };
     stream.on('close', close);
     ctx.req.on('close', () => stream.end());
