@@ -189,6 +189,8 @@ function pluginEnv(dataDir: string): Record<string, string> {
     PLUGIN_LOG_LEVEL: 'silent',
     // Also keeps GET /api/profiles/<app>/webhook from using ctx.origin, which Koa 3 made the Origin header.
     PLUGIN_PUBLIC_URL: 'https://bridge.example.com',
+    // The bench's uplinks carry downlink URLs on 127.0.0.1 (nothing is sent to them).
+    PLUGIN_TTS_ALLOW_PRIVATE: 'true',
   };
 }
 

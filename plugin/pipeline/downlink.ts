@@ -1,19 +1,25 @@
 import { randomUUID } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type { DownlinkOutput, JsonObject } from '../../formatters/contract.js';
 import type { FormatterPool } from '../../sandbox/formatter-pool.js';
 import type { Clock } from '../clock.js';
 import type { EventLog } from '../events/event-log.js';
+import { EventThrottle } from '../events/event-throttle.js';
 import { HttpError, notFound } from '../http/http-error.js';
 import type { TtsDownlinkClient, PushOutcome } from '../networks/tts/downlink-client.js';
+import { normalizeHost, parseHostList, TtsHostPins, type TtsUrlPolicyOptions, type UrlRefusal } from '../networks/tts/push-urls.js';
+import type { DownlinkHeaders } from '../networks/tts/webhook.js';
 import { formatterSpec, type Profiles, type ResolvedProfile } from '../profiles.js';
 import type { MessageRequest } from '../schemas/downlink.js';
-import type { DeviceRecord, MessageRecord, MessageStatus, Severity } from '../store/records.js';
+import type { DeviceRecord, DownlinkCredentials, MessageRecord, MessageStatus, Severity, TtsIds } from '../store/records.js';
 import type { Store } from '../store/store.js';
 
 export const CORRELATION_PREFIX = 'lorawan-bridge:msg:';
 const PUSH_LEASE_MS = 60_000;
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+const EMPTY_HOSTS: ReadonlySet<string> = new Set<string>();
 
 export type StatusListener = (message: MessageRecord) => Promise<void>;
 
@@ -60,6 +66,11 @@ export function ttsDownlinkBody(
 export class DownlinkService {
   private readonly inFlight = new Set<string>();
   private readonly listeners = new Set<StatusListener>();
+  /** The TTS hosts each application's downlinks go to (see TtsHostPins). */
+  private readonly pins: TtsHostPins;
+  /** Per application, refused host and reason, the first refusal of each minute is an event. */
+  private readonly refusals = new EventThrottle();
+  private readonly profileHosts = new LRUCache<string, Set<string>>({ max: 1000 });
 
   constructor(
     private readonly deps: {
@@ -71,7 +82,101 @@ export class DownlinkService {
       tts: TtsDownlinkClient;
       random?: () => number;
     },
-  ) {}
+  ) {
+    this.pins = new TtsHostPins(deps.store, deps.tts.policy);
+  }
+
+  /** The downlink URL policy in force (PLUGIN_TTS_HOSTS, PLUGIN_TTS_ALLOW_PRIVATE). */
+  get urlPolicy(): TtsUrlPolicyOptions {
+    return this.deps.tts.policy.options;
+  }
+
+  /**
+   * The X-Downlink-* credentials of a webhook, if the policy takes them: TTS-shaped URLs of this
+   * device on one origin, an allowed address and scheme, and a host this application may use
+   * (PLUGIN_TTS_HOSTS, the profile's downlink.tts_hosts, or its pinned TTS host: the first one seen).
+   * Refused ones are an event (host and reason, never the key) and null: stored credentials stay.
+   */
+  async admitCredentials(profile: ResolvedProfile, ids: TtsIds, headers: Exclude<DownlinkHeaders, { kind: 'absent' }>): Promise<DownlinkCredentials | null> {
+    const policy = this.deps.tts.policy;
+    if (headers.kind === 'refused') {
+      await this.refuseCredentials(profile, ids, headers.refusal);
+      return null;
+    }
+    const problem = policy.checkPair(headers.push, headers.replace, { applicationId: ids.application_id, deviceId: ids.device_id });
+    if (problem) {
+      await this.refuseCredentials(profile, ids, problem);
+      return null;
+    }
+    const host = normalizeHost(headers.push.hostname);
+    const credentials = { apiKey: headers.apiKey, pushUrl: headers.pushUrl, replaceUrl: headers.replaceUrl };
+    if (policy.isListed(host) || this.hostsOf(profile).has(host)) {
+      if (await this.pins.note(profile.appId, host)) await this.pinned(profile, host, 'listed');
+      return credentials;
+    }
+    const admitted = await this.pins.admit(profile.appId, host);
+    if (admitted.ok) {
+      if (admitted.pinned) await this.pinned(profile, host, 'first');
+      return credentials;
+    }
+    await this.refuseCredentials(profile, ids, {
+      reason: 'host_not_allowed',
+      host,
+      message: `${host} is not a TTS host of application '${profile.appId}' (it uses ${admitted.pins.join(', ')}; add the host to the profile's downlink.tts_hosts or PLUGIN_TTS_HOSTS)`,
+    });
+    return null;
+  }
+
+  /** The profile's downlink.tts_hosts (entries that are no host are skipped; profiles stored before it have none). */
+  private hostsOf(profile: ResolvedProfile): ReadonlySet<string> {
+    const text = (profile.settings.downlink as { tts_hosts?: string }).tts_hosts ?? '';
+    if (!text) return EMPTY_HOSTS;
+    let hosts = this.profileHosts.get(text);
+    if (!hosts) {
+      hosts = new Set<string>();
+      for (const entry of text.split(',')) {
+        try {
+          for (const h of parseHostList(entry)) hosts.add(h);
+        } catch {
+          // not a host: matches nothing
+        }
+      }
+      this.profileHosts.set(text, hosts);
+    }
+    return hosts;
+  }
+
+  private async pinned(profile: ResolvedProfile, host: string, how: 'first' | 'listed'): Promise<void> {
+    await this.deps.events.record({
+      appId: profile.appId,
+      deviceId: null,
+      category: 'webhook',
+      severity: 'info',
+      title: `Downlinks of this application go to TTS at ${host}`,
+      details: { host, pinned: how === 'first' ? 'first TTS host this application used' : 'listed host, first used' },
+    });
+  }
+
+  private async refuseCredentials(profile: ResolvedProfile, ids: TtsIds, refusal: UrlRefusal): Promise<void> {
+    const key = `${profile.appId}\n${refusal.host ?? ''}\n${refusal.reason}`;
+    const refused = this.refusals.take(key, this.deps.clock.now().getTime());
+    if (refused === null) return;
+    await this.deps.events.record({
+      appId: profile.appId,
+      deviceId: null,
+      category: 'webhook',
+      severity: 'warning',
+      title: `Downlink URLs refused: ${refusal.message}`,
+      details: {
+        reason: refusal.reason,
+        host: refusal.host,
+        tts_device_id: ids.device_id,
+        profile: profile.profileId,
+        // Refused since the previous event for this application, host and reason (this one included).
+        refused,
+      },
+    });
+  }
 
   onStatusChange(listener: StatusListener): () => void {
     this.listeners.add(listener);
@@ -209,7 +314,8 @@ export class DownlinkService {
     const error = { code: outcome.code, message: outcome.message };
     if (!outcome.retryable) {
       this.finish(message, 'FAILED', 'failed', error);
-      await this.changed(message, 'error', `Downlink rejected by TTS: ${outcome.message}`, { http_status: outcome.status });
+      const title = outcome.code === 'tts_url_refused' ? `Downlink not sent: ${outcome.message}` : `Downlink rejected by TTS: ${outcome.message}`;
+      await this.changed(message, 'error', title, { http_status: outcome.status });
       return;
     }
     const delay = outcome.retryAfterMs ?? backoffMs(message.attempts, this.deps.random);

@@ -1,14 +1,6 @@
-import { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.js';
 import type { EventLog } from '../events/event-log.js';
-
-const WINDOW_MS = 60_000;
-
-interface Window {
-  startedAt: number;
-  /** Refusals in this window after its event. */
-  unrecorded: number;
-}
+import { EventThrottle } from '../events/event-throttle.js';
 
 /**
  * Webhooks refused for a missing or wrong token cost an outsider's flood no durable write per
@@ -17,7 +9,7 @@ interface Window {
  * the previous one; the others are only counted. Logs follow the events, so they are bounded too.
  */
 export class RefusedWebhooks {
-  private readonly windows = new LRUCache<string, Window>({ max: 10_000 });
+  private readonly throttle = new EventThrottle();
   private total = 0;
 
   constructor(private readonly deps: { events: EventLog; clock: Clock }) {}
@@ -29,13 +21,8 @@ export class RefusedWebhooks {
 
   async refuse(refusal: { appId: string | null; profileId: string; tokenSent: boolean; remoteAddress: string }): Promise<void> {
     this.total++;
-    const now = this.deps.clock.now().getTime();
-    const window = this.windows.get(refusal.profileId);
-    if (window && now - window.startedAt < WINDOW_MS) {
-      window.unrecorded++;
-      return;
-    }
-    this.windows.set(refusal.profileId, { startedAt: now, unrecorded: 0 });
+    const refused = this.throttle.take(refusal.profileId, this.deps.clock.now().getTime());
+    if (refused === null) return;
     await this.deps.events.record({
       appId: refusal.appId,
       deviceId: null,
@@ -46,7 +33,7 @@ export class RefusedWebhooks {
         remote_address: refusal.remoteAddress,
         profile: refusal.profileId,
         // Refused since the previous event of this profile (this one included); later ones in the next minute's event.
-        refused: (window?.unrecorded ?? 0) + 1,
+        refused,
       },
     });
   }

@@ -6,11 +6,12 @@ import { HttpError } from '../http/http-error.js';
 import { assertJsonDepth } from '../http/json-depth.js';
 import { bearerToken, matchesSecret } from '../http/secrets.js';
 import { bodyValidator } from '../http/validate.js';
-import { applicationIdOf, downlinkCredentialsOf, messageTypeOf, pickLocation, ttsIdsOf } from '../networks/tts/webhook.js';
+import { applicationIdOf, downlinkHeadersOf, messageTypeOf, pickLocation, ttsIdsOf } from '../networks/tts/webhook.js';
 import { DEFAULT_PROFILE } from '../schemas/profile.js';
 import { WebhookBodySchema, type MessageType, type WebhookBody } from '../schemas/tts-webhook.js';
 import type { Profiles, ResolvedProfile } from '../profiles.js';
 import { deviceIdentity } from '../provisioning.js';
+import type { DownlinkCredentials, TtsIds } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import type { DownlinkService } from './downlink.js';
 import type { RefusedWebhooks } from './refused-webhooks.js';
@@ -100,7 +101,8 @@ export class WebhookHandler {
       });
       return { status: 202, body: { status: 'ignored', reason: 'profile_disabled' } };
     }
-    const credentials = downlinkCredentialsOf(req.headers);
+    const admitting = this.credentialsOf(req.headers, profile, ids);
+    const credentials = admitting === null ? null : await admitting;
     if (type === 'uplink_message') {
       // Not awaited here: this frame would hold the parsed body until the write is durable, and
       // bodies kept that long are what the young-generation GC copies and promotes.
@@ -109,6 +111,12 @@ export class WebhookHandler {
         .then((outcome) => this.uplinkAnswer(outcome));
     }
     return this.other(type, body, profile, credentials);
+  }
+
+  /** The downlink credentials TTS sent, if the push-URL policy takes them (refusals are events). */
+  private credentialsOf(headers: WebhookRequest['headers'], profile: ResolvedProfile, ids: TtsIds): Promise<DownlinkCredentials | null> | null {
+    const sent = downlinkHeadersOf(headers);
+    return sent.kind === 'absent' ? null : this.deps.downlinks.admitCredentials(profile, ids, sent);
   }
 
   private uplinkAnswer(outcome: UplinkOutcome): WebhookAnswer {
@@ -131,7 +139,7 @@ export class WebhookHandler {
     type: Exclude<MessageType, 'uplink_message'>,
     body: WebhookBody,
     profile: ResolvedProfile,
-    credentials: ReturnType<typeof downlinkCredentialsOf>,
+    credentials: DownlinkCredentials | null,
   ): Promise<WebhookAnswer> {
     const { store, downlinks, events } = this.deps;
     const { deviceId } = deviceIdentity(profile.settings.uplink, ttsIdsOf(body));

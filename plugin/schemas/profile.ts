@@ -62,6 +62,13 @@ export const DownlinkSettingsSchema = Type.Object(
       default: null,
       description: 'Receives an IoTDA-style device.message.status notification on every downlink status change.',
     }),
+    tts_hosts: Type.String({
+      default: '',
+      maxLength: 2048,
+      pattern: '^[A-Za-z0-9.:\\[\\], _-]*$',
+      description:
+        'Comma-separated TTS hosts this application\'s downlinks (and TTS API key) may also go to, besides the first TTS host it used and PLUGIN_TTS_HOSTS (https; private addresses only with PLUGIN_TTS_ALLOW_PRIVATE).',
+    }),
   },
   { additionalProperties: false, default: {} },
 );

@@ -1,6 +1,7 @@
 import type { JsonObject } from '../../../formatters/contract.js';
 import { MESSAGE_TYPES, type MessageType, type WebhookBody, type TtsLocation } from '../../schemas/tts-webhook.js';
-import type { DownlinkCredentials, TtsIds } from '../../store/records.js';
+import type { TtsIds } from '../../store/records.js';
+import { MAX_DOWNLINK_HEADER_LENGTH, type UrlRefusal } from './push-urls.js';
 
 /** The one member of the TTS `ApplicationUp` oneof that the body carries, or null for unknown types. */
 export function messageTypeOf(body: Record<string, unknown>): MessageType | null {
@@ -15,11 +16,18 @@ export function applicationIdOf(body: unknown): string | null {
   return typeof appId === 'string' ? appId : null;
 }
 
-/** A cheap shape check on every webhook; fetch() refuses what is still malformed when a downlink goes out. */
-const isHttpUrl = (value: string): boolean => /^https?:\/\/[^\s/?#]+[^\s]*$/i.test(value);
+/** The X-Downlink-* headers of a webhook: none (or an incomplete set), refused, or parsed for the policy. */
+export type DownlinkHeaders =
+  | { kind: 'absent' }
+  | { kind: 'refused'; refusal: UrlRefusal }
+  | { kind: 'present'; apiKey: string; pushUrl: string; replaceUrl: string; push: URL; replace: URL };
 
-/** X-Downlink-Apikey / -Push / -Replace, when TTS sent a usable set. */
-export function downlinkCredentialsOf(headers: Record<string, string | string[] | undefined>): DownlinkCredentials | null {
+/**
+ * X-Downlink-Apikey / -Push / -Replace. Bounded before anything reads them (a header of any length
+ * costs a length check), then parsed once with the WHATWG URL parser: linear, no backtracking.
+ * An incomplete set is ignored as before; the policy checks the rest (TtsUrlPolicy.checkPair).
+ */
+export function downlinkHeadersOf(headers: Record<string, string | string[] | undefined>): DownlinkHeaders {
   const one = (name: string) => {
     const v = headers[name];
     return typeof v === 'string' && v.length > 0 ? v : null;
@@ -27,8 +35,22 @@ export function downlinkCredentialsOf(headers: Record<string, string | string[] 
   const apiKey = one('x-downlink-apikey');
   const pushUrl = one('x-downlink-push');
   const replaceUrl = one('x-downlink-replace');
-  if (!apiKey || !pushUrl || !replaceUrl || !isHttpUrl(pushUrl) || !isHttpUrl(replaceUrl)) return null;
-  return { apiKey, pushUrl, replaceUrl };
+  if (!apiKey || !pushUrl || !replaceUrl) return { kind: 'absent' };
+  if (apiKey.length > MAX_DOWNLINK_HEADER_LENGTH || pushUrl.length > MAX_DOWNLINK_HEADER_LENGTH || replaceUrl.length > MAX_DOWNLINK_HEADER_LENGTH) {
+    return {
+      kind: 'refused',
+      refusal: { reason: 'header_too_long', host: null, message: `an X-Downlink-* header is longer than ${MAX_DOWNLINK_HEADER_LENGTH} characters` },
+    };
+  }
+  let push: URL;
+  let replace: URL;
+  try {
+    push = new URL(pushUrl);
+    replace = new URL(replaceUrl);
+  } catch {
+    return { kind: 'refused', refusal: { reason: 'invalid_url', host: null, message: 'X-Downlink-Push or X-Downlink-Replace is not a URL' } };
+  }
+  return { kind: 'present', apiKey, pushUrl, replaceUrl, push, replace };
 }
 
 export function ttsIdsOf(body: WebhookBody): TtsIds {
