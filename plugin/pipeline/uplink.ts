@@ -48,6 +48,8 @@ export class UplinkPipeline {
    * devices that send often; lru-cache allocates its arrays for `max` up front (200k cost 9 MB).
    */
   private readonly devices = new LRUCache<string, KnownDevice>({ max: 20_000, ttl: 60_000 });
+  /** Since start, for GET /metrics (plugin/metrics/): outcomes, and formatter runs by result (ok or the error kind). Plain numbers: nothing allocated per uplink. */
+  readonly counts = { outcome: { stored: 0, duplicate: 0, dead_letter: 0 }, formatter: { ok: 0, syntax: 0, runtime: 0, timeout: 0, memory: 0, contract: 0, limit: 0, crash: 0, suspended: 0 } };
 
   constructor(private readonly deps: { store: Store; formatters: FormatterPool; events: EventLog; clock: Clock }) {}
 
@@ -153,6 +155,7 @@ export class UplinkPipeline {
       message: up.message,
       ...(input.messageJson ? { messageJson: input.messageJson } : {}),
     });
+    this.counts.formatter[report.ok && report.output ? 'ok' : (report.error?.kind ?? 'contract')]++;
     if (report.ok && report.output) {
       if (known.bucketId) write.bucketRow = { bucketId: known.bucketId, tsMs: receivedMs, data: report.output };
       events.push({
@@ -205,6 +208,7 @@ export class UplinkPipeline {
     // Only what the answer needs waits for the sync, not the write itself (see WebhookHandler).
     const credentialsChanged = write.credentials !== null;
     return this.deps.store.commitUplink(write).then((result) => {
+      this.counts.outcome[result.duplicate ? 'duplicate' : result.deadLetterId !== null ? 'dead_letter' : 'stored']++;
       if (result.duplicate) return this.duplicate(deviceId);
       if (known) this.devices.set(deviceId, { ...known, credentials: credentials ?? known.credentials });
       this.deps.events.publish(result.events);

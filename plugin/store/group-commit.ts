@@ -17,6 +17,8 @@ export class GroupCommit {
   private queue: Pending[] = [];
   private scheduled = false;
   private syncing = false;
+  /** Told each WAL sync's duration in seconds (GET /metrics, plugin/metrics/). */
+  onSync: ((seconds: number) => void) | null = null;
 
   constructor(
     private readonly db: Database.Database,
@@ -71,6 +73,7 @@ export class GroupCommit {
    */
   private afterSync(settled: [resolve: (value: unknown) => void, value: unknown][], rejects: ((reason: unknown) => void)[]): void {
     this.syncing = true;
+    const started = performance.now();
     this.durable()
       .then(
         () => settled.forEach(([resolve, value]) => resolve(value)),
@@ -78,6 +81,7 @@ export class GroupCommit {
         (err: unknown) => rejects.forEach((reject) => reject(err)),
       )
       .finally(() => {
+        this.onSync?.((performance.now() - started) / 1000);
         this.syncing = false;
         this.schedule();
       });
