@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import { join, resolve } from 'node:path';
 import pino from 'pino';
 import { createApp } from '../plugin/app.js';
-import { formatterPoolOptions, loadConfig } from '../plugin/config.js';
+import { formatterPoolOptions, loadConfig, ttsUrlPolicyOptions } from '../plugin/config.js';
 import { SqliteStore } from '../plugin/store/sqlite-store.js';
 import { FormatterPool } from '../sandbox/formatter-pool.js';
 import { failChild, serveChild } from './ipc.js';
@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   const dataDir = resolve(config.dataDir);
   mkdirSync(dataDir, { recursive: true });
   if (!config.adminToken) throw new Error('PLUGIN_ADMIN_TOKEN is required for the bench');
-  const store = new SqliteStore({ file: join(dataDir, 'plugin.db'), eventCap: config.eventCap, now: () => new Date() });
+  const store = new SqliteStore({ file: join(dataDir, 'plugin.db'), eventCap: config.eventCap, eventCapBytes: config.eventCapMb * 1024 * 1024, now: () => new Date() });
   const formatters = new FormatterPool(formatterPoolOptions(config));
   formatters.start();
   const app = await createApp({
@@ -28,6 +28,7 @@ async function main(): Promise<void> {
     adminToken: config.adminToken,
     logger,
     ttsTimeoutMs: config.ttsTimeoutMs,
+    ttsUrlPolicy: ttsUrlPolicyOptions(config),
     ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
   });
   const server = createServer(app.handler).listen(config.port, config.host);

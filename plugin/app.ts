@@ -11,9 +11,12 @@ import { recordFormatterEvents } from './events/formatter-events.js';
 import { adminAuth } from './http/admin-auth.js';
 import { errorHandler } from './http/errors.js';
 import { jsonBody } from './http/json-body.js';
+import { securityHeaders } from './http/security-headers.js';
 import { staticUi } from './http/static-ui.js';
 import { webhookIntake } from './http/webhook-intake.js';
+import { PluginMetrics } from './metrics/metrics.js';
 import { TtsDownlinkClient } from './networks/tts/downlink-client.js';
+import { STRICT_TTS_URL_POLICY, TtsUrlPolicy, type TtsUrlPolicyOptions } from './networks/tts/push-urls.js';
 import { DownlinkService } from './pipeline/downlink.js';
 import { StatusNotifier } from './pipeline/status-notifier.js';
 import { RefusedWebhooks } from './pipeline/refused-webhooks.js';
@@ -28,6 +31,7 @@ import { downlinkRoutes } from './routes/downlinks.js';
 import { eventRoutes } from './routes/events.js';
 import { formatterRoutes } from './routes/formatters.js';
 import { iotdaRoutes } from './routes/iotda.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { profileRoutes } from './routes/profiles.js';
 import { publicRoutes } from './routes/public.js';
 import type { Services } from './routes/services.js';
@@ -43,6 +47,8 @@ export interface AppDeps {
   /** Base URL TTS uses to reach the plugin (PLUGIN_PUBLIC_URL). */
   publicUrl?: string;
   ttsTimeoutMs?: number;
+  /** Where downlinks may go (PLUGIN_TTS_HOSTS, PLUGIN_TTS_ALLOW_PRIVATE); by default listed hosts none, private addresses refused. */
+  ttsUrlPolicy?: TtsUrlPolicyOptions;
   /** How often due downlink retries and TTL expiries are processed; 0 disables the timer (tests tick by hand). */
   schedulerIntervalMs?: number;
   random?: () => number;
@@ -70,7 +76,7 @@ export async function createApp(deps: AppDeps): Promise<PluginApp> {
   const uplinks = new UplinkPipeline({ store, formatters, events, clock });
   const userAgent = `${PACKAGE.name}/${PACKAGE.version} (+LoRaWAN integration plugin)`;
   const timeoutMs = deps.ttsTimeoutMs ?? 10_000;
-  const tts = new TtsDownlinkClient({ userAgent, timeoutMs });
+  const tts = new TtsDownlinkClient({ userAgent, timeoutMs, policy: new TtsUrlPolicy(deps.ttsUrlPolicy ?? STRICT_TTS_URL_POLICY) });
   const downlinks = new DownlinkService({
     store,
     formatters,
@@ -93,6 +99,7 @@ export async function createApp(deps: AppDeps): Promise<PluginApp> {
   downlinks.onStatusChange((m) => notifier.onStatusChange(m));
   const refused = new RefusedWebhooks({ events, clock });
   const webhooks = new WebhookHandler({ store, profiles, uplinks, downlinks, events, clock, background, refused });
+  const metrics = new PluginMetrics({ store, formatters, uplinks, downlinks, clock });
   const services: Services = {
     store,
     formatters,
@@ -110,6 +117,8 @@ export async function createApp(deps: AppDeps): Promise<PluginApp> {
 
   const openStreams = new Set<PassThrough>();
   const koa = new Koa({ proxy: false });
+  koa.use(securityHeaders());
+  koa.use(metrics.koaWebhookRejections());
   koa.use(errorHandler(logger));
   koa.use(jsonBody());
   koa.use(staticUi(join(PROJECT_ROOT, 'dist', 'ui')));
@@ -125,11 +134,12 @@ export async function createApp(deps: AppDeps): Promise<PluginApp> {
     deadLetterRoutes(services),
     eventRoutes(services, openStreams),
     formatterRoutes(services),
+    metricsRoutes(metrics),
   ];
   koa.use(async (ctx, next) => {
     // Lowercased: the routers match paths case-insensitively, so /API/... must not slip past.
     const path = ctx.path.toLowerCase();
-    if (path.startsWith('/api/') || path.startsWith('/downlink/')) return admin(ctx, next);
+    if (path.startsWith('/api/') || path.startsWith('/downlink/') || path === '/metrics' || path.startsWith('/metrics/')) return admin(ctx, next);
     return next();
   });
   for (const router of adminRouters) koa.use(router.routes()).use(router.allowedMethods());
@@ -150,7 +160,9 @@ export async function createApp(deps: AppDeps): Promise<PluginApp> {
   const intake = webhookIntake({ webhooks, logger });
   const koaHandler = koa.callback();
   const handler: RequestListener = (req, res) => {
-    if (!intake(req, res)) void koaHandler(req, res);
+    // A webhook the intake takes is counted when answered, if refused (GET /metrics).
+    if (intake(req, res)) res.on('finish', metrics.webhookFinished);
+    else void koaHandler(req, res);
   };
 
   return {
@@ -159,6 +171,7 @@ export async function createApp(deps: AppDeps): Promise<PluginApp> {
     services,
     async close() {
       stopFormatterEvents();
+      metrics.close();
       if (timer) clearInterval(timer);
       await ticking;
       await background.idle();

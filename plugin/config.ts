@@ -1,6 +1,10 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { PoolOptions } from '../sandbox/formatter-pool.js';
 import { bodyValidator } from './http/validate.js';
+import { parseHostList, type TtsUrlPolicyOptions } from './networks/tts/push-urls.js';
+
+/** Host names, IPv4 and (bracketed) IPv6 literals, separated by commas. */
+const TTS_HOSTS_PATTERN = '^[A-Za-z0-9.:\\[\\], _-]*$';
 
 /** Environment configuration, validated at start-up with the same machinery as request bodies. */
 export const ConfigSchema = Type.Object({
@@ -14,6 +18,7 @@ export const ConfigSchema = Type.Object({
     { default: 'info' },
   ),
   eventCap: Type.Integer({ minimum: 100, default: 100000 }),
+  eventCapMb: Type.Integer({ minimum: 1, maximum: 100000, default: 256 }),
   maxApps: Type.Integer({ minimum: 1, default: 200 }),
   appsPerIsolate: Type.Integer({ minimum: 1, maximum: 1000, default: 16 }),
   isolateMemoryMb: Type.Integer({ minimum: 8, maximum: 1024, default: 64 }),
@@ -22,6 +27,10 @@ export const ConfigSchema = Type.Object({
   suspendAfter: Type.Integer({ minimum: 1, maximum: 1000, default: 5 }),
   suspendSeconds: Type.Integer({ minimum: 1, maximum: 86400, default: 60 }),
   ttsTimeoutMs: Type.Integer({ minimum: 100, maximum: 60000, default: 10000 }),
+  /** Comma-separated hosts every application's downlinks may go to (besides each application's first TTS host). */
+  ttsHosts: Type.String({ default: '', maxLength: 4096, pattern: TTS_HOSTS_PATTERN }),
+  /** Loopback, private, link-local and unique-local addresses may be TTS (a TTS on the same machine or network). */
+  ttsAllowPrivate: Type.Boolean({ default: false }),
 });
 export type Config = Static<typeof ConfigSchema>;
 
@@ -35,6 +44,7 @@ const ENV: Record<keyof Config, string> = {
   publicUrl: 'PLUGIN_PUBLIC_URL',
   logLevel: 'PLUGIN_LOG_LEVEL',
   eventCap: 'PLUGIN_EVENT_CAP',
+  eventCapMb: 'PLUGIN_EVENT_CAP_MB',
   maxApps: 'PLUGIN_MAX_APPS',
   appsPerIsolate: 'PLUGIN_APPS_PER_ISOLATE',
   isolateMemoryMb: 'PLUGIN_ISOLATE_MEMORY_MB',
@@ -42,10 +52,13 @@ const ENV: Record<keyof Config, string> = {
   suspendAfter: 'PLUGIN_FORMATTER_SUSPEND_AFTER',
   suspendSeconds: 'PLUGIN_FORMATTER_SUSPEND_SECONDS',
   ttsTimeoutMs: 'PLUGIN_TTS_TIMEOUT_MS',
+  ttsHosts: 'PLUGIN_TTS_HOSTS',
+  ttsAllowPrivate: 'PLUGIN_TTS_ALLOW_PRIVATE',
 };
 const NUMERIC = new Set<keyof Config>([
   'port',
   'eventCap',
+  'eventCapMb',
   'maxApps',
   'appsPerIsolate',
   'isolateMemoryMb',
@@ -54,6 +67,7 @@ const NUMERIC = new Set<keyof Config>([
   'suspendSeconds',
   'ttsTimeoutMs',
 ]);
+const BOOLEAN = new Set<keyof Config>(['ttsAllowPrivate']);
 
 /** The formatter pool's part of the configuration. */
 export function formatterPoolOptions(config: Config): PoolOptions {
@@ -72,7 +86,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   for (const [key, name] of Object.entries(ENV) as [keyof Config, string][]) {
     const value = env[name];
     if (value === undefined || value === '') continue;
-    raw[key] = NUMERIC.has(key) && /^\d+$/.test(value) ? Number(value) : value;
+    if (NUMERIC.has(key) && /^\d+$/.test(value)) raw[key] = Number(value);
+    else if (BOOLEAN.has(key) && /^(true|false)$/i.test(value)) raw[key] = value.toLowerCase() === 'true';
+    else raw[key] = value;
   }
   const result = validator.check(raw);
   if (!result.ok) {
@@ -81,6 +97,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       `invalid configuration: ${result.errors.map((e) => `${byKey[e.path] ?? e.path} ${e.message}`).join('; ')}`,
     );
   }
+  try {
+    parseHostList(result.value.ttsHosts);
+  } catch (err) {
+    throw new Error(`invalid configuration: PLUGIN_TTS_HOSTS ${err instanceof Error ? err.message : String(err)}`);
+  }
   return result.value;
+}
+
+/** The downlink URL policy's part of the configuration. */
+export function ttsUrlPolicyOptions(config: Config): TtsUrlPolicyOptions {
+  return { allowPrivate: config.ttsAllowPrivate, hosts: parseHostList(config.ttsHosts) };
 }
 

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import pino from 'pino';
 import { FormatterPool } from '../sandbox/formatter-pool.js';
 import { createApp } from './app.js';
-import { formatterPoolOptions, loadConfig } from './config.js';
+import { formatterPoolOptions, loadConfig, ttsUrlPolicyOptions } from './config.js';
 import { newToken } from './http/secrets.js';
 import { SqliteStore } from './store/sqlite-store.js';
 
@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   // The database holds TTS API keys and webhook tokens: keep the folder to the plugin's user.
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const { token, generated } = adminToken(dataDir, config.adminToken);
-  const store = new SqliteStore({ file: join(dataDir, 'plugin.db'), eventCap: config.eventCap, now: () => new Date() });
+  const store = new SqliteStore({ file: join(dataDir, 'plugin.db'), eventCap: config.eventCap, eventCapBytes: config.eventCapMb * 1024 * 1024, now: () => new Date() });
   const formatters = new FormatterPool(formatterPoolOptions(config));
   formatters.start();
   const app = await createApp({
@@ -38,6 +38,7 @@ async function main(): Promise<void> {
     adminToken: token,
     logger,
     ttsTimeoutMs: config.ttsTimeoutMs,
+    ttsUrlPolicy: ttsUrlPolicyOptions(config),
     ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
   });
   const server = createServer(app.handler).listen(config.port, config.host, () => {

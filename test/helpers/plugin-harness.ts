@@ -28,12 +28,20 @@ export interface HarnessOptions {
   dataDir?: string;
   ttsTimeoutMs?: number;
   eventCap?: number;
+  eventCapBytes?: number;
   /** The app's pino logger (silent unless given), e.g. to check what reaches the logs. */
   logger?: Logger;
   /** PLUGIN_PUBLIC_URL; https://bridge.example.com unless given, null for unset. */
   publicUrl?: string | null;
   /** The formatter pool's options (two processes, no spare, unless given). */
   formatters?: PoolOptions;
+  /**
+   * PLUGIN_TTS_ALLOW_PRIVATE; true unless given, since the TTS stand-ins (TtsPeer) listen on
+   * 127.0.0.1. Tests of the push-URL policy set it false.
+   */
+  ttsAllowPrivate?: boolean;
+  /** PLUGIN_TTS_HOSTS, as parsed host names; none unless given. */
+  ttsHosts?: string[];
 }
 
 export interface JsonResponse<T = any> {
@@ -61,6 +69,7 @@ export class PluginHarness {
     this.store = new SqliteStore({
       file: join(this.dataDir, 'plugin.db'),
       eventCap: this.options.eventCap ?? 10000,
+      ...(this.options.eventCapBytes ? { eventCapBytes: this.options.eventCapBytes } : {}),
       now: () => (clock ? clock.now() : new Date()),
     });
     this.formatters = new FormatterPool({
@@ -78,6 +87,7 @@ export class PluginHarness {
       ...(this.options.publicUrl === null ? {} : { publicUrl: this.options.publicUrl ?? 'https://bridge.example.com' }),
       schedulerIntervalMs: 0,
       ttsTimeoutMs: this.options.ttsTimeoutMs ?? 2000,
+      ttsUrlPolicy: { allowPrivate: this.options.ttsAllowPrivate ?? true, hosts: this.options.ttsHosts ?? [] },
       random: () => 0.5,
       ...(clock ? { clock } : {}),
       ...(this.options.logger ? { logger: this.options.logger } : {}),

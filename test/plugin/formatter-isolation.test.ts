@@ -85,7 +85,7 @@ describe('a hostile formatter never stalls the plugin', () => {
     // An application of its own for each attack; its devices get the application's prefix.
     hostileApp = `hostile-${HOSTILES.indexOf(hostile)}`;
     const formatter = { type: 'javascript' as const, script: hostile.script, timeout_ms: 10 };
-    const uplink = { device_id_prefix: `${hostileApp}-` };
+    const uplink = { device_id_prefix: `${hostileApp}-`, bucket_id_prefix: `${hostileApp}-` };
     if (hostile.bypassCheck) {
       await plugin.store.putProfile(hostileApp, { ...defaultSettings(), uplink: { ...defaultSettings().uplink, ...uplink }, formatter }, newToken());
     } else {
