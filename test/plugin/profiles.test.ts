@@ -17,7 +17,7 @@ const DEFAULTS = {
     save_metadata: false,
     initial_downlink: {},
   },
-  downlink: { confirmed: false, push: true, priority: 'LOWEST', f_port: null, status_notification_url: null },
+  downlink: { confirmed: false, push: true, priority: 'LOWEST', f_port: null, status_notification_url: null, tts_hosts: '' },
   formatter: { type: 'javascript', script: '', timeout_ms: 100 },
 };
 
