@@ -157,12 +157,10 @@ export async function createApp(deps: AppDeps): Promise<PluginApp> {
     timer.unref();
   }
 
-  const intake = webhookIntake({ webhooks, logger });
+  const intake = webhookIntake({ webhooks, logger, refused: metrics.webhookRefused });
   const koaHandler = koa.callback();
   const handler: RequestListener = (req, res) => {
-    // A webhook the intake takes is counted when answered, if refused (GET /metrics).
-    if (intake(req, res)) res.on('finish', metrics.webhookFinished);
-    else void koaHandler(req, res);
+    if (!intake(req, res)) void koaHandler(req, res);
   };
 
   return {

@@ -9,13 +9,23 @@ export const MAX_JSON_DEPTH = 64;
 
 /** True when `value` nests deeper than `limit` objects or arrays. */
 export function nestsDeeperThan(value: unknown, limit: number): boolean {
-  const pending: [unknown, number][] = [[value, 0]];
-  while (pending.length > 0) {
-    const [item, depth] = pending.pop() as [unknown, number];
-    if (typeof item !== 'object' || item === null) continue;
+  // Two parallel stacks and for-in: no allocation per node, as this runs on every webhook.
+  const items: object[] = [];
+  const depths: number[] = [];
+  if (typeof value === 'object' && value !== null) {
+    items.push(value);
+    depths.push(0);
+  }
+  while (items.length > 0) {
+    const item = items.pop() as Record<string, unknown>;
+    const depth = depths.pop() as number;
     if (depth >= limit) return true;
-    for (const child of Array.isArray(item) ? item : Object.values(item)) {
-      if (typeof child === 'object' && child !== null) pending.push([child, depth + 1]);
+    for (const key in item) {
+      const child = item[key];
+      if (typeof child === 'object' && child !== null) {
+        items.push(child);
+        depths.push(depth + 1);
+      }
     }
   }
   return false;

@@ -11,8 +11,7 @@ import type { Context, Next } from 'koa';
  *   data (no innerHTML), and injected CSS could not send anything out, since images, fonts and
  *   fetches reach only 'self' (and data: images).
  * - `style="..."` attributes are allowed by the same 'unsafe-inline': the formatter editor's
- *   CodeMirror writes one on the Payload processing tab (Chromium refused it under
- *   style-src-attr 'none').
+ *   CodeMirror writes one on the Payload processing tab.
  * - img-src allows data: for the SVG icons inlined in the stylesheets (select arrows, search, lint
  *   markers).
  * - frame-ancestors 'none' (and X-Frame-Options for older browsers) stops clickjacking; object-src

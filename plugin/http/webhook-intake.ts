@@ -19,7 +19,12 @@ export type Intake = (req: IncomingMessage, res: ServerResponse) => boolean;
  * same error shapes. Everything else (chunked or compressed bodies, other types or charsets, empty
  * or oversized bodies, other methods) goes on to Koa, which answers or refuses it as before.
  */
-export function webhookIntake(deps: { webhooks: WebhookHandler; logger: Logger }): Intake {
+export function webhookIntake(deps: {
+  webhooks: WebhookHandler;
+  logger: Logger;
+  /** Told the status of each webhook it refuses (GET /metrics). */
+  refused?: (status: number) => void;
+}): Intake {
   return (req, res) => {
     if (req.method !== 'POST' || !plainJsonBody(req)) return false;
     const url = req.url ?? '/';
@@ -33,6 +38,7 @@ export function webhookIntake(deps: { webhooks: WebhookHandler; logger: Logger }
     };
     const fail = (err: unknown) => {
       const a = errorAnswer(err, path, deps.logger);
+      deps.refused?.(a.status);
       answer(a.status, a.body, a.headers);
     };
     const chunks: Buffer[] = [];

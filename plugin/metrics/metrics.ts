@@ -1,4 +1,3 @@
-import type { ServerResponse } from 'node:http';
 import type { Middleware } from 'koa';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { FormatterPool, PoolStats } from '../../sandbox/formatter-pool.js';
@@ -66,7 +65,8 @@ export class PluginMetrics {
    * For the webhook intake's answers (outside Koa): a 'finish' listener, one function per app, that
    * counts the answer if it is a refusal.
    */
-  readonly webhookFinished: (this: ServerResponse) => void;
+  /** Counts a webhook the intake refused, by its status. */
+  readonly webhookRefused: (status: number) => void;
 
   constructor(private readonly sources: MetricsSources) {
     const registers = [this.registry];
@@ -114,9 +114,7 @@ export class PluginMetrics {
     this.formatterResults = Object.keys(sources.uplinks.counts.formatter);
 
     const rejected = this.rejected;
-    this.webhookFinished = function (this: ServerResponse) {
-      countRejection(rejected, this.statusCode);
-    };
+    this.webhookRefused = (status) => countRejection(rejected, status);
     this.stopDownlinks = sources.downlinks.onStatusChange(async (message) => this.downlinkAnnounced(message));
 
     // The SQLite store reports each WAL sync; another store (or none) leaves the histogram empty.
@@ -131,7 +129,7 @@ export class PluginMetrics {
     return this.registry.contentType;
   }
 
-  /** Koa middleware, in front of the error handler: counts the webhooks Koa refused (the intake's are counted by `webhookFinished`). */
+  /** Koa middleware, in front of the error handler: counts the webhooks Koa refused (the intake's are counted by `webhookRefused`). */
   koaWebhookRejections(): Middleware {
     const rejected = this.rejected;
     return async function countWebhookRejections(ctx, next) {

@@ -143,14 +143,10 @@ export class UrlRefusedError extends Error {
 export const STRICT_TTS_URL_POLICY: TtsUrlPolicyOptions = { allowPrivate: false, hosts: [] };
 
 export class TtsUrlPolicy {
-  private allowPrivate = false;
-  private listed = new Set<string>();
+  private readonly allowPrivate: boolean;
+  private readonly listed: ReadonlySet<string>;
 
   constructor(options: TtsUrlPolicyOptions) {
-    this.configure(options);
-  }
-
-  configure(options: TtsUrlPolicyOptions): void {
     this.allowPrivate = options.allowPrivate;
     this.listed = new Set(options.hosts.map(normalizeHost));
   }
@@ -276,11 +272,6 @@ export class TtsHostPins {
     private readonly maxApps = 10_000,
   ) {}
 
-  /** Drops what was learned (the policy changed). */
-  clear(): void {
-    this.apps.clear();
-  }
-
   /** The application's pins (loaded once per start and application). */
   async of(appId: string): Promise<Set<string>> {
     let pins = this.apps.get(appId);
@@ -301,14 +292,14 @@ export class TtsHostPins {
    * Whether `host` may take this application's downlinks: pinned, or the first host (then pinned).
    * Synchronous after the load, so two first webhooks at once pin one host, not two.
    */
-  async admit(appId: string, host: string): Promise<{ ok: boolean; pinned: boolean; pins: string[] }> {
+  async admit(appId: string, host: string): Promise<{ ok: true; pinned: boolean } | { ok: false; pins: string[] }> {
     const pins = await this.of(appId);
-    if (pins.has(host)) return { ok: true, pinned: false, pins: [...pins] };
+    if (pins.has(host)) return { ok: true, pinned: false };
     if (pins.size === 0) {
       pins.add(host);
-      return { ok: true, pinned: true, pins: [...pins] };
+      return { ok: true, pinned: true };
     }
-    return { ok: false, pinned: false, pins: [...pins] };
+    return { ok: false, pins: [...pins] };
   }
 
   /** Records a host that was accepted otherwise (listed): an application's first host is pinned either way. */
