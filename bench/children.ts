@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { ChildMessage, ParentMessage } from './ipc.js';
+import type { ChildMessage, LoopReport, ParentMessage } from './ipc.js';
 
 export interface MemoryReport {
   /** Peak resident set size of the child so far (its VmHWM), MB. */
@@ -11,7 +11,7 @@ export interface MemoryReport {
   /** CPU time the child used so far (user + system), ms. */
   cpuMs: number;
   /** The child's event loop since its previous report: busy share and timer lateness (stalls). */
-  loop: { busyPct: number; delayP99Ms: number; delayMaxMs: number };
+  loop: LoopReport;
   /** What the child reports about itself (the plugin: isolates and compiled scripts). */
   stats: Record<string, number>;
 }

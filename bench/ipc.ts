@@ -16,12 +16,26 @@ export type ChildMessage =
       /** process.cpuUsage(), user + system, microseconds. */
       cpuUs: number;
       /** The event loop since the previous report: busy share, and how late timers ran (its stalls). */
-      loop: { busyPct: number; delayP99Ms: number; delayMaxMs: number };
+      loop: LoopReport;
       stats: Record<string, number>;
     }
   | { type: 'failed'; message: string };
 
 export type ParentMessage = { type: 'memory' } | { type: 'stop' };
+
+/**
+ * Sampling interval of the children's event-loop delay histogram, ms. The histogram records the time
+ * between the sampling timer's runs, so an idle loop reads about this much: its lag is the rest.
+ */
+export const LOOP_RESOLUTION_MS = 1;
+
+/** A child's event loop since its previous report. Delays are as recorded (interval included), ms. */
+export interface LoopReport {
+  busyPct: number;
+  delayP50Ms: number;
+  delayP99Ms: number;
+  delayMaxMs: number;
+}
 
 /**
  * Peak resident set size in KB. Linux's ru_maxrss survives execve, so a child spawned by a big
@@ -60,14 +74,14 @@ export function serveChild(
   helpers: () => HelperUsage = () => ({ rssBytes: 0, peakRssKb: 0, cpuUs: 0 }),
 ): void {
   let stopping = false;
-  const delay = monitorEventLoopDelay({ resolution: 1 });
+  const delay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
   delay.enable();
   let utilization: EventLoopUtilization = performance.eventLoopUtilization();
   const loopSinceLastReport = () => {
     const now = performance.eventLoopUtilization();
     const busyPct = Math.round(performance.eventLoopUtilization(now, utilization).utilization * 100);
     utilization = now;
-    const loop = { busyPct, delayP99Ms: delay.percentile(99) / 1e6, delayMaxMs: delay.max / 1e6 };
+    const loop: LoopReport = { busyPct, delayP50Ms: delay.percentile(50) / 1e6, delayP99Ms: delay.percentile(99) / 1e6, delayMaxMs: delay.max / 1e6 };
     delay.reset();
     return loop;
   };

@@ -6,6 +6,7 @@
  *
  *   npm run bench            full run (~2.5 min)
  *   npm run bench -- --quick smoke run (short durations)
+ *   npm run bench -- --soak N  N minutes of steady mixed traffic instead (bench/soak.ts)
  *
  * Every server runs in its own child process (its RSS and event loop are its own); autocannon runs
  * here. Servers are measured one at a time (2-core machine). Writes bench/results.json.
@@ -33,10 +34,16 @@ import {
 
 // ---- settings
 
+// `--soak N`: N minutes of steady mixed traffic against the plugin (bench/soak.ts), not the comparison below.
+if (process.argv.includes('--soak')) {
+  const { soak } = await import('./soak.js');
+  process.exit(await soak(process.argv.slice(2)));
+}
+
 const argv = new Set(process.argv.slice(2));
 for (const arg of argv) {
   if (!['--quick', '--no-profile', '--keep-data'].includes(arg)) {
-    process.stderr.write(`unknown argument ${arg}\nusage: npm run bench [-- --quick] [--no-profile] [--keep-data]\n`);
+    process.stderr.write(`unknown argument ${arg}\nusage: npm run bench [-- --quick] [--no-profile] [--keep-data]  (or: npm run bench -- --soak MINUTES [--rate UPLINKS_PER_SEC] [--keep-data])\n`);
     process.exit(64);
   }
 }
@@ -341,6 +348,7 @@ async function main(): Promise<number> {
       stealPct: measured.some((m) => m.stealPct === null) ? null : avg((m) => m.stealPct ?? 0),
       loop: {
         busyPct: avg((m) => m.loop.busyPct),
+        delayP50Ms: Math.max(0, ...measured.map((m) => m.loop.delayP50Ms)),
         delayP99Ms: Math.max(0, ...measured.map((m) => m.loop.delayP99Ms)),
         delayMaxMs: Math.max(0, ...measured.map((m) => m.loop.delayMaxMs)),
       },
