@@ -15,13 +15,17 @@ import { securityHeaders } from './http/security-headers.js';
 import { staticUi } from './http/static-ui.js';
 import { webhookIntake } from './http/webhook-intake.js';
 import { PluginMetrics } from './metrics/metrics.js';
+import { Networks } from './networks/networks.js';
+import { TtsCredentialAdmission } from './networks/tts/credential-admission.js';
 import { TtsDownlinkClient } from './networks/tts/downlink-client.js';
 import { STRICT_TTS_URL_POLICY, TtsUrlPolicy, type TtsUrlPolicyOptions } from './networks/tts/push-urls.js';
+import { TtsNetwork } from './networks/tts/tts-network.js';
+import { TtsWebhooks } from './networks/tts/tts-webhooks.js';
 import { DownlinkService } from './pipeline/downlink.js';
+import { ReportHandler } from './pipeline/reports.js';
 import { StatusNotifier } from './pipeline/status-notifier.js';
 import { RefusedWebhooks } from './pipeline/refused-webhooks.js';
 import { UplinkPipeline } from './pipeline/uplink.js';
-import { WebhookHandler } from './pipeline/webhook.js';
 import { PACKAGE, PROJECT_ROOT } from './project-files.js';
 import { Profiles } from './profiles.js';
 import { bucketRoutes } from './routes/buckets.js';
@@ -76,14 +80,16 @@ export async function createApp(deps: AppDeps): Promise<PluginApp> {
   const uplinks = new UplinkPipeline({ store, formatters, events, clock });
   const userAgent = `${PACKAGE.name}/${PACKAGE.version} (+LoRaWAN integration plugin)`;
   const timeoutMs = deps.ttsTimeoutMs ?? 10_000;
-  const tts = new TtsDownlinkClient({ userAgent, timeoutMs, policy: new TtsUrlPolicy(deps.ttsUrlPolicy ?? STRICT_TTS_URL_POLICY) });
+  const ttsPolicy = new TtsUrlPolicy(deps.ttsUrlPolicy ?? STRICT_TTS_URL_POLICY);
+  const ttsClient = new TtsDownlinkClient({ userAgent, timeoutMs, policy: ttsPolicy });
+  const networks = new Networks([new TtsNetwork(ttsClient)]);
   const downlinks = new DownlinkService({
     store,
     formatters,
     profiles,
     events,
     clock,
-    tts,
+    networks,
     ...(deps.random ? { random: deps.random } : {}),
   });
   const notifier = new StatusNotifier({
@@ -98,7 +104,9 @@ export async function createApp(deps: AppDeps): Promise<PluginApp> {
   });
   downlinks.onStatusChange((m) => notifier.onStatusChange(m));
   const refused = new RefusedWebhooks({ events, clock });
-  const webhooks = new WebhookHandler({ store, profiles, uplinks, downlinks, events, clock, background, refused });
+  const reports = new ReportHandler({ store, uplinks, downlinks, events, background });
+  const admission = new TtsCredentialAdmission({ store, policy: ttsPolicy, events, clock });
+  const webhooks = new TtsWebhooks({ profiles, reports, admission, events, clock, refused });
   const metrics = new PluginMetrics({ store, formatters, uplinks, downlinks, clock });
   const services: Services = {
     store,
@@ -110,7 +118,9 @@ export async function createApp(deps: AppDeps): Promise<PluginApp> {
     uplinks,
     downlinks,
     notifier,
+    networks,
     webhooks,
+    ttsUrlPolicy: ttsPolicy.options,
     publicUrl: deps.publicUrl ?? null,
     version: PACKAGE.version,
   };
@@ -169,6 +179,7 @@ export async function createApp(deps: AppDeps): Promise<PluginApp> {
     services,
     async close() {
       stopFormatterEvents();
+      ttsClient.close();
       metrics.close();
       if (timer) clearInterval(timer);
       await ticking;

@@ -1,14 +1,15 @@
 import type { ProfileSettings } from './schemas/profile.js';
-import type { DeviceRecord, TtsIds } from './store/records.js';
+import type { DeviceIds } from './networks/network.js';
+import type { DeviceRecord } from './store/records.js';
 
 export interface DeviceIdentity {
   deviceId: string;
   bucketId: string;
 }
 
-/** Device id = prefix + DevEUI (or TTS device_id, by profile; device_id when there is no EUI). */
-export function deviceIdentity(uplink: ProfileSettings['uplink'], ids: TtsIds): DeviceIdentity {
-  const suffix = uplink.device_id_source === 'dev_eui' && ids.dev_eui ? ids.dev_eui : ids.device_id;
+/** Device id = prefix + DevEUI (or the network's device id, by profile; that one when there is no EUI). */
+export function deviceIdentity(uplink: ProfileSettings['uplink'], ids: DeviceIds): DeviceIdentity {
+  const suffix = uplink.device_id_source === 'dev_eui' && ids.dev_eui ? ids.dev_eui : ids.network_device_id;
   return { deviceId: uplink.device_id_prefix + suffix, bucketId: uplink.bucket_id_prefix + suffix };
 }
 
@@ -17,7 +18,7 @@ export function provisionDevice(
   settings: ProfileSettings,
   identity: DeviceIdentity,
   appId: string,
-  ids: TtsIds,
+  ids: DeviceIds,
   now: string,
 ): { device: Omit<DeviceRecord, 'downlinkReady'>; bucket: { id: string; deviceId: string; appId: string } | null } {
   const withBucket = settings.uplink.auto_provision_bucket;
@@ -25,7 +26,7 @@ export function provisionDevice(
     device: {
       id: identity.deviceId,
       appId,
-      tts: ids,
+      ids,
       assetType: settings.uplink.asset_type,
       assetGroup: settings.uplink.asset_group,
       connectionTimeoutMin: settings.uplink.connection_timeout_min,

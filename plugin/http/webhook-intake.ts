@@ -1,7 +1,7 @@
 import { parse as parseJson } from '@hapi/bourne';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { WebhookHandler } from '../pipeline/webhook.js';
+import type { TtsWebhooks } from '../networks/tts/tts-webhooks.js';
 import { isWebhookPath } from '../routes/webhooks.js';
 import { errorAnswer, invalidJson } from './errors.js';
 import { BODY_LIMIT_BYTES } from './json-body.js';
@@ -20,7 +20,7 @@ export type Intake = (req: IncomingMessage, res: ServerResponse) => boolean;
  * or oversized bodies, other methods) goes on to Koa, which answers or refuses it as before.
  */
 export function webhookIntake(deps: {
-  webhooks: WebhookHandler;
+  webhooks: TtsWebhooks;
   logger: Logger;
   /** Told the status of each webhook it refuses (GET /metrics). */
   refused?: (status: number) => void;

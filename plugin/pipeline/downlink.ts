@@ -1,25 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import { LRUCache } from 'lru-cache';
 import type { DownlinkOutput, JsonObject } from '../../formatters/contract.js';
 import type { FormatterPool } from '../../sandbox/formatter-pool.js';
 import type { Clock } from '../clock.js';
 import type { EventLog } from '../events/event-log.js';
-import { EventThrottle } from '../events/event-throttle.js';
 import { HttpError, notFound } from '../http/http-error.js';
-import type { TtsDownlinkClient, PushOutcome } from '../networks/tts/downlink-client.js';
-import { normalizeHost, parseHostList, TtsHostPins, type TtsUrlPolicyOptions, type UrlRefusal } from '../networks/tts/push-urls.js';
-import type { DownlinkHeaders } from '../networks/tts/webhook.js';
+import type { DeliveryEvent, SendOutcome } from '../networks/network.js';
+import type { Networks } from '../networks/networks.js';
 import { formatterSpec, type Profiles, type ResolvedProfile } from '../profiles.js';
 import type { MessageRequest } from '../schemas/downlink.js';
-import type { DeviceRecord, DownlinkCredentials, MessageRecord, MessageStatus, Severity, TtsIds } from '../store/records.js';
+import type { DeviceRecord, MessageRecord, MessageStatus, Severity } from '../store/records.js';
 import type { Store } from '../store/store.js';
 
-export const CORRELATION_PREFIX = 'lorawan-bridge:msg:';
 const PUSH_LEASE_MS = 60_000;
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-
-const EMPTY_HOSTS: ReadonlySet<string> = new Set<string>();
 
 export type StatusListener = (message: MessageRecord) => Promise<void>;
 
@@ -40,37 +34,14 @@ function iotdaFields(req: MessageRequest): JsonObject | null {
   return Object.keys(fields).length ? fields : null;
 }
 
-/** The TTS push body for a formatted downlink. */
-export function ttsDownlinkBody(
-  out: DownlinkOutput,
-  opts: { fPort: number; priority: string; confirmed: boolean; correlationId: string },
-): JsonObject {
-  return {
-    downlinks: [
-      {
-        f_port: opts.fPort,
-        ...(out.frmPayload !== undefined ? { frm_payload: out.frmPayload } : { decoded_payload: out.decodedPayload ?? {} }),
-        priority: opts.priority,
-        confirmed: opts.confirmed,
-        correlation_ids: [opts.correlationId],
-      },
-    ],
-  };
-}
-
 /**
- * Downlink messages from request to their end: format, push to TTS (or wait for the push URL),
- * retry what TTS could not take, follow TTS downlink_* events, time out at the TTL.
- * All state is in the store, so a restart picks up where it left off.
+ * Downlink messages from request to their end: format, send through the device's network (or wait
+ * until the network told us where), retry what the network could not take, follow its delivery
+ * events, time out at the TTL. All state is in the store, so a restart picks up where it left off.
  */
 export class DownlinkService {
   private readonly inFlight = new Set<string>();
   private readonly listeners = new Set<StatusListener>();
-  /** The TTS hosts each application's downlinks go to (see TtsHostPins). */
-  private readonly pins: TtsHostPins;
-  /** Per application, refused host and reason, the first refusal of each minute is an event. */
-  private readonly refusals = new EventThrottle();
-  private readonly profileHosts = new LRUCache<string, Set<string>>({ max: 1000 });
 
   constructor(
     private readonly deps: {
@@ -79,104 +50,10 @@ export class DownlinkService {
       profiles: Profiles;
       events: EventLog;
       clock: Clock;
-      tts: TtsDownlinkClient;
+      networks: Networks;
       random?: () => number;
     },
-  ) {
-    this.pins = new TtsHostPins(deps.store, deps.tts.policy);
-  }
-
-  /** The downlink URL policy in force (PLUGIN_TTS_HOSTS, PLUGIN_TTS_ALLOW_PRIVATE). */
-  get urlPolicy(): TtsUrlPolicyOptions {
-    return this.deps.tts.policy.options;
-  }
-
-  /**
-   * The X-Downlink-* credentials of a webhook, if the policy takes them: TTS-shaped URLs of this
-   * device on one origin, an allowed address and scheme, and a host this application may use
-   * (PLUGIN_TTS_HOSTS, the profile's downlink.tts_hosts, or its pinned TTS host: the first one seen).
-   * Refused ones are an event (host and reason, never the key) and null: stored credentials stay.
-   */
-  async admitCredentials(profile: ResolvedProfile, ids: TtsIds, headers: Exclude<DownlinkHeaders, { kind: 'absent' }>): Promise<DownlinkCredentials | null> {
-    const policy = this.deps.tts.policy;
-    if (headers.kind === 'refused') {
-      await this.refuseCredentials(profile, ids, headers.refusal);
-      return null;
-    }
-    const problem = policy.checkPair(headers.push, headers.replace, { applicationId: ids.application_id, deviceId: ids.device_id });
-    if (problem) {
-      await this.refuseCredentials(profile, ids, problem);
-      return null;
-    }
-    const host = normalizeHost(headers.push.hostname);
-    const credentials = { apiKey: headers.apiKey, pushUrl: headers.pushUrl, replaceUrl: headers.replaceUrl };
-    if (policy.isListed(host) || this.hostsOf(profile).has(host)) {
-      if (await this.pins.note(profile.appId, host)) await this.pinned(profile, host, 'listed');
-      return credentials;
-    }
-    const admitted = await this.pins.admit(profile.appId, host);
-    if (admitted.ok) {
-      if (admitted.pinned) await this.pinned(profile, host, 'first');
-      return credentials;
-    }
-    await this.refuseCredentials(profile, ids, {
-      reason: 'host_not_allowed',
-      host,
-      message: `${host} is not a TTS host of application '${profile.appId}' (it uses ${admitted.pins.join(', ')}; add the host to the profile's downlink.tts_hosts or PLUGIN_TTS_HOSTS)`,
-    });
-    return null;
-  }
-
-  /** The profile's downlink.tts_hosts (entries that are no host are skipped; profiles stored before it have none). */
-  private hostsOf(profile: ResolvedProfile): ReadonlySet<string> {
-    const text = (profile.settings.downlink as { tts_hosts?: string }).tts_hosts ?? '';
-    if (!text) return EMPTY_HOSTS;
-    let hosts = this.profileHosts.get(text);
-    if (!hosts) {
-      hosts = new Set<string>();
-      for (const entry of text.split(',')) {
-        try {
-          for (const h of parseHostList(entry)) hosts.add(h);
-        } catch {
-          // not a host: matches nothing
-        }
-      }
-      this.profileHosts.set(text, hosts);
-    }
-    return hosts;
-  }
-
-  private async pinned(profile: ResolvedProfile, host: string, how: 'first' | 'listed'): Promise<void> {
-    await this.deps.events.record({
-      appId: profile.appId,
-      deviceId: null,
-      category: 'webhook',
-      severity: 'info',
-      title: `Downlinks of this application go to TTS at ${host}`,
-      details: { host, pinned: how === 'first' ? 'first TTS host this application used' : 'listed host, first used' },
-    });
-  }
-
-  private async refuseCredentials(profile: ResolvedProfile, ids: TtsIds, refusal: UrlRefusal): Promise<void> {
-    const key = `${profile.appId}\n${refusal.host ?? ''}\n${refusal.reason}`;
-    const refused = this.refusals.take(key, this.deps.clock.now().getTime());
-    if (refused === null) return;
-    await this.deps.events.record({
-      appId: profile.appId,
-      deviceId: null,
-      category: 'webhook',
-      severity: 'warning',
-      title: `Downlink URLs refused: ${refusal.message}`,
-      details: {
-        reason: refusal.reason,
-        host: refusal.host,
-        tts_device_id: ids.device_id,
-        profile: profile.profileId,
-        // Refused since the previous event for this application, host and reason (this one included).
-        refused,
-      },
-    });
-  }
+  ) {}
 
   onStatusChange(listener: StatusListener): () => void {
     this.listeners.add(listener);
@@ -203,7 +80,14 @@ export class DownlinkService {
     const report = await this.deps.formatters.runDownlink(device.appId, formatterSpec(profile.settings), {
       payload: req.message,
       ...(fPort !== null ? { fPort } : {}),
-      device: { id: device.id, app_id: device.appId, tts: { ...device.tts }, properties: device.properties },
+      device: {
+        id: device.id,
+        app_id: device.appId,
+        network: device.ids.network,
+        ids: { ...device.ids },
+        properties: device.properties,
+        ...this.deps.networks.get(device.ids.network).formatterDevice(device),
+      },
     });
     if (!report.ok || !report.output) {
       const err = report.error ?? { kind: 'contract', message: 'formatter returned nothing' };
@@ -212,7 +96,7 @@ export class DownlinkService {
     return { ok: true, out: report.output };
   }
 
-  /** Creates a message (409 if the id exists for the device) and pushes it when TTS can take it. */
+  /** Creates a message (409 if the id exists for the device) and sends it when its network can take it. */
   async create(deviceId: string, req: MessageRequest): Promise<MessageRecord> {
     const { store, profiles, clock } = this.deps;
     const device = await store.getDevice(deviceId);
@@ -227,11 +111,13 @@ export class DownlinkService {
     const now = clock.now();
     const confirmed = req.confirmed ?? profile.settings.downlink.confirmed;
     const priority = req.priority ?? profile.settings.downlink.priority;
-    const correlationId = `${CORRELATION_PREFIX}${randomUUID()}`;
+    const transport = this.deps.networks.get(device.ids.network).downlinks;
+    const correlationId = transport.newCorrelationId();
     const message: MessageRecord = {
       deviceId,
       messageId,
       appId: device.appId,
+      network: device.ids.network,
       name: req.name ?? null,
       message: req.message,
       encoding: req.encoding,
@@ -245,7 +131,7 @@ export class DownlinkService {
       error: null,
       correlationId,
       iotda: iotdaFields(req),
-      ttsRequest: null,
+      request: null,
       attempts: 0,
       createdAt: now.toISOString(),
       updatedAt: now.toISOString(),
@@ -266,7 +152,7 @@ export class DownlinkService {
         this.finish(message, 'FAILED', 'failed', { code: 'invalid_f_port', message: `f_port ${fPort} is outside 1..223` });
       } else {
         message.fPort = fPort;
-        message.ttsRequest = ttsDownlinkBody(formatted.out, { fPort, priority, confirmed, correlationId });
+        message.request = transport.build(formatted.out, { fPort, priority, confirmed, correlationId }, device);
         // A lease: if the process dies during the first push, the scheduler retries it after a restart.
         message.nextAttemptAt = new Date(now.getTime() + PUSH_LEASE_MS).toISOString();
       }
@@ -280,14 +166,16 @@ export class DownlinkService {
     return message;
   }
 
-  /** One push attempt; updates status, schedules a retry or ends the message. */
+  /** One send attempt; updates status, schedules a retry or ends the message. */
   private async attempt(message: MessageRecord): Promise<void> {
     const key = `${message.deviceId}/${message.messageId}`;
-    if (this.inFlight.has(key) || !message.ttsRequest) return;
+    if (this.inFlight.has(key) || !message.request) return;
     this.inFlight.add(key);
     try {
-      const creds = await this.deps.store.getCredentials(message.deviceId);
-      if (!creds) {
+      const device = await this.deps.store.getDevice(message.deviceId);
+      const transport = this.deps.networks.get(message.network).downlinks;
+      const target = device ? transport.target(device, await this.deps.profiles.resolve(device.appId), await this.deps.store.getCredentials(device.id)) : null;
+      if (!target) {
         if (message.detail !== 'waiting_for_uplink' || message.nextAttemptAt !== null) {
           message.detail = 'waiting_for_uplink';
           message.nextAttemptAt = null;
@@ -296,36 +184,39 @@ export class DownlinkService {
         return;
       }
       message.attempts += 1;
-      const outcome = await this.deps.tts.send(message.replace ? creds.replaceUrl : creds.pushUrl, creds.apiKey, message.ttsRequest);
-      await this.applyPush(message, outcome);
+      const outcome = await transport.send(target, message.request, { replace: message.replace });
+      await this.applySend(message, outcome);
     } finally {
       this.inFlight.delete(key);
     }
   }
 
-  private async applyPush(message: MessageRecord, outcome: PushOutcome): Promise<void> {
+  private async applySend(message: MessageRecord, outcome: SendOutcome): Promise<void> {
+    const network = this.deps.networks.get(message.network).label;
     if (outcome.ok) {
       message.detail = 'submitted';
       message.nextAttemptAt = null;
       message.error = null;
-      await this.changed(message, 'info', `Downlink ${message.replace ? 'replaced queue' : 'pushed'} to TTS`);
+      await this.changed(message, 'info', `Downlink ${message.replace ? 'replaced queue' : 'pushed'} to ${network}`);
       return;
     }
     const error = { code: outcome.code, message: outcome.message };
     if (!outcome.retryable) {
       this.finish(message, 'FAILED', 'failed', error);
-      const title = outcome.code === 'tts_url_refused' ? `Downlink not sent: ${outcome.message}` : `Downlink rejected by TTS: ${outcome.message}`;
+      const title = outcome.code.endsWith('_url_refused') ? `Downlink not sent: ${outcome.message}` : `Downlink rejected by ${network}: ${outcome.message}`;
       await this.changed(message, 'error', title, { http_status: outcome.status });
       return;
     }
-    const delay = outcome.retryAfterMs ?? backoffMs(message.attempts, this.deps.random);
+    await this.retryLater(message, error, outcome.retryAfterMs, `${network} push failed`, { http_status: outcome.status });
+  }
+
+  /** Back to waiting for its next attempt (backoff, or the network's own delay). */
+  private async retryLater(message: MessageRecord, error: { code: string; message: string }, retryAfterMs: number | null, why: string, extra: JsonObject = {}): Promise<void> {
+    const delay = retryAfterMs ?? backoffMs(message.attempts, this.deps.random);
     message.detail = 'retrying';
     message.error = error;
     message.nextAttemptAt = new Date(this.deps.clock.now().getTime() + delay).toISOString();
-    await this.changed(message, 'warning', `TTS push failed, retrying in ${Math.round(delay / 1000)} s: ${outcome.message}`, {
-      http_status: outcome.status,
-      attempt: message.attempts,
-    });
+    await this.changed(message, 'warning', `${why}, retrying in ${Math.round(delay / 1000)} s: ${error.message}`, { ...extra, attempt: message.attempts });
   }
 
   private finish(message: MessageRecord, status: Exclude<MessageStatus, 'PENDING'>, detail: MessageRecord['detail'], error: MessageRecord['error']): void {
@@ -367,33 +258,33 @@ export class DownlinkService {
     for (const listener of this.listeners) await listener(message);
   }
 
-  /** The device just brought push credentials: send what was waiting for them. */
+  /** The device just brought credentials: send what was waiting for them. */
   async onCredentials(deviceId: string): Promise<void> {
     const waiting = await this.deps.store.listOpenMessages({ deviceId, statuses: ['PENDING'], limit: 100 });
-    for (const m of waiting) if (m.detail === 'waiting_for_uplink' && m.ttsRequest) await this.attempt(m);
+    for (const m of waiting) if (m.detail === 'waiting_for_uplink' && m.request) await this.attempt(m);
   }
 
   /**
-   * Follows a TTS downlink_* webhook to the message it belongs to (by our correlation id), within
-   * the application the webhook came for: another application's token moves no message of this one.
+   * Follows a network's delivery event to the message it belongs to (by our correlation id), within
+   * the application the report came for: another application's token moves no message of this one.
    */
-  async onTtsEvent(
-    appId: string,
-    type: string,
-    correlationIds: string[],
-    failure?: { name?: string; message?: string },
-  ): Promise<MessageRecord | null> {
-    const ours = correlationIds.find((id) => id.startsWith(CORRELATION_PREFIX));
-    if (!ours) return null;
-    const message = await this.deps.store.getMessageByCorrelation(ours);
-    if (!message || message.appId !== appId) return null;
-    if (message.status !== 'PENDING') return message;
-    switch (type) {
-      case 'downlink_queued':
-        message.detail = 'queued';
-        await this.changed(message, 'info', 'Downlink queued by TTS');
+  async onDelivery(appId: string, event: DeliveryEvent): Promise<MessageRecord | null> {
+    let message: MessageRecord | null = null;
+    for (const id of event.correlationIds.slice(0, 8)) {
+      const found = await this.deps.store.getMessageByCorrelation(id);
+      if (found && found.appId === appId) {
+        message = found;
         break;
-      case 'downlink_sent':
+      }
+    }
+    if (!message || message.status !== 'PENDING') return message;
+    const network = this.deps.networks.get(message.network).label;
+    switch (event.kind) {
+      case 'queued':
+        message.detail = 'queued';
+        await this.changed(message, 'info', `Downlink queued by ${network}`);
+        break;
+      case 'sent':
         if (message.confirmed) {
           message.detail = 'sent';
           await this.changed(message, 'info', 'Confirmed downlink sent, waiting for ack');
@@ -402,22 +293,25 @@ export class DownlinkService {
           await this.changed(message, 'info', 'Downlink delivered (sent by gateway)');
         }
         break;
-      case 'downlink_ack':
+      case 'acked':
         this.finish(message, 'DELIVERED', 'acknowledged', null);
         await this.changed(message, 'info', 'Downlink acknowledged by device');
         break;
-      case 'downlink_nack':
+      case 'nacked':
         message.detail = 'not_acknowledged';
-        await this.changed(message, 'warning', 'Downlink not acknowledged; TTS retries it');
+        await this.changed(message, 'warning', `Downlink not acknowledged; ${network} retries it`);
         break;
-      case 'downlink_failed': {
-        const code = `tts_${failure?.name ?? 'downlink_failed'}`;
-        this.finish(message, 'FAILED', 'failed', { code, message: failure?.message ?? 'TTS reported downlink_failed' });
-        await this.changed(message, 'error', `Downlink failed in TTS: ${failure?.message ?? code}`);
+      case 'failed': {
+        const failure = event.failure ?? { code: `${message.network}_downlink_failed`, message: `${network} reported the downlink failed`, retryable: false };
+        const error = { code: failure.code, message: failure.message };
+        if (failure.retryable) {
+          await this.retryLater(message, error, null, `${network} could not send the downlink`);
+        } else {
+          this.finish(message, 'FAILED', 'failed', error);
+          await this.changed(message, 'error', `Downlink failed in ${network}: ${failure.message}`);
+        }
         break;
       }
-      default:
-        return message;
     }
     return message;
   }
@@ -436,19 +330,20 @@ export class DownlinkService {
     }
   }
 
-  /** Empties the device's TTS downlink queue (replace with no downlinks). */
-  async clearQueue(deviceId: string): Promise<PushOutcome> {
+  /** Empties the device's downlink queue on its network. */
+  async clearQueue(deviceId: string): Promise<SendOutcome> {
     const device = await this.deps.store.getDevice(deviceId);
     if (!device) throw notFound('device', deviceId);
-    const creds = await this.deps.store.getCredentials(deviceId);
-    if (!creds) throw new HttpError(409, 'no_downlink_url', 'TTS has not sent this device\'s downlink URLs yet; wait for its next uplink');
-    const outcome = await this.deps.tts.send(creds.replaceUrl, creds.apiKey, { downlinks: [] });
+    const network = this.deps.networks.get(device.ids.network);
+    const target = network.downlinks.target(device, await this.deps.profiles.resolve(device.appId), await this.deps.store.getCredentials(deviceId));
+    if (!target) throw new HttpError(409, 'no_downlink_url', `${network.label} has not sent this device's downlink URLs yet; wait for its next uplink`);
+    const outcome = await network.downlinks.clear(target, device);
     await this.deps.events.record({
       appId: device.appId,
       deviceId,
       category: 'downlink',
       severity: outcome.ok ? 'info' : 'error',
-      title: outcome.ok ? 'TTS downlink queue cleared' : `Clearing the TTS queue failed: ${outcome.message}`,
+      title: outcome.ok ? `${network.label} downlink queue cleared` : `Clearing the ${network.label} queue failed: ${outcome.message}`,
       details: outcome.ok ? {} : { code: outcome.code, http_status: outcome.status },
     });
     return outcome;

@@ -1,18 +1,17 @@
 import type { FormatterError, FormatterSpec, JsonObject, RunReport } from '../../formatters/contract.js';
 import type { FormatterPool } from '../../sandbox/formatter-pool.js';
 import type { Clock } from '../clock.js';
-import type { Static } from '@sinclair/typebox';
 import { HttpError } from '../http/http-error.js';
 import { bodyValidator } from '../http/validate.js';
+import type { Network, NeutralUplink } from '../networks/network.js';
+import type { Networks } from '../networks/networks.js';
 import type { Profiles } from '../profiles.js';
 import { formatterSpec } from '../profiles.js';
 import { DEFAULT_PROFILE } from '../schemas/profile.js';
 import { ShortUplinkInputSchema, type FormatterTest } from '../schemas/formatter-test.js';
-import { UplinkMessageSchema } from '../schemas/tts-webhook.js';
-import { CORRELATION_PREFIX, ttsDownlinkBody } from './downlink.js';
+import { formatterCall } from './uplink.js';
 
 const shortUplink = bodyValidator(ShortUplinkInputSchema, 'invalid_input');
-const ttsUplink = bodyValidator(UplinkMessageSchema, 'invalid_input');
 
 export interface FormatterTestAnswer {
   ok: boolean;
@@ -21,20 +20,9 @@ export interface FormatterTestAnswer {
   warnings: string[];
   errors: FormatterError[];
   duration_ms: number;
-  tts_request?: JsonObject;
-}
-
-function ttsBodyOf(short: Static<typeof ShortUplinkInputSchema>, now: Date): JsonObject {
-  const receivedAt = short.received_at ?? now.toISOString();
-  return {
-    received_at: receivedAt,
-    uplink_message: {
-      f_port: short.f_port,
-      frm_payload: short.bytes ? Buffer.from(short.bytes).toString('base64') : (short.frm_payload ?? ''),
-      ...(short.decoded_payload ? { decoded_payload: short.decoded_payload } : {}),
-      received_at: receivedAt,
-    },
-  };
+  /** Downlinks: what would be sent to the application's network. */
+  network?: string;
+  request?: JsonObject;
 }
 
 function answer(report: RunReport<unknown>): FormatterTestAnswer {
@@ -48,44 +36,69 @@ function answer(report: RunReport<unknown>): FormatterTestAnswer {
   };
 }
 
-/** The formatter test tool: same formatter processes, same limits as production; nothing stored. */
+/**
+ * The formatter test tool: the application's network normalises the input exactly as its intake
+ * does, then the same formatter processes run it with production's limits; nothing is stored.
+ */
 export async function runFormatterTest(
-  deps: { formatters: FormatterPool; profiles: Profiles; clock: Clock },
+  deps: { formatters: FormatterPool; profiles: Profiles; networks: Networks; clock: Clock },
   req: FormatterTest,
 ): Promise<FormatterTestAnswer> {
   const appId = req.app_id ?? DEFAULT_PROFILE;
   const profile = await deps.profiles.resolve(appId);
+  const network = deps.networks.get(profile.settings.network);
   const spec: FormatterSpec = req.formatter ? formatterSpec({ ...profile.settings, formatter: req.formatter }) : formatterSpec(profile.settings);
 
   if (req.direction === 'uplink') {
     const input = req.input as Record<string, unknown> | null;
-    if (typeof input !== 'object' || input === null) {
-      throw new HttpError(400, 'invalid_input', 'uplink input must be a TTS uplink body or {frm_payload|bytes, f_port}');
+    if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+      throw new HttpError(400, 'invalid_input', `uplink input must be a ${network.label} uplink report or {frm_payload|bytes, f_port}`);
     }
-    // The short form becomes the TTS body it stands for, so both forms run the same way.
-    const message: JsonObject = 'uplink_message' in input ? (input as JsonObject) : ttsBodyOf(shortUplink.parse(input), deps.clock.now());
-    const up = ttsUplink.parse(message.uplink_message);
-    const call = {
-      bytes: new Uint8Array(Buffer.from(up.frm_payload ?? '', 'base64')),
-      fPort: up.f_port ?? 0,
-      ...(up.decoded_payload ? { decodedPayload: up.decoded_payload } : {}),
-      receivedAt: up.received_at ?? (typeof message.received_at === 'string' ? message.received_at : deps.clock.now().toISOString()),
-      message,
-    };
-    return answer(await deps.formatters.runUplink(appId, spec, call, 'test'));
+    const now = deps.clock.now();
+    // The short form becomes the report it stands for, so both forms run the same way.
+    const short = 'f_port' in input || 'frm_payload' in input || 'bytes' in input;
+    const report: JsonObject = short ? network.reportFor(sampleOf(input, now), appId) : input;
+    const uplink = uplinkOfInput(network, report, appId, now);
+    if (!uplink) throw new HttpError(400, 'invalid_input', `the input is no ${network.label} uplink report`);
+    return answer(await deps.formatters.runUplink(appId, spec, formatterCall(uplink), 'test'));
   }
 
   const fPort = req.f_port ?? profile.settings.downlink.f_port ?? undefined;
   const report = await deps.formatters.runDownlink(appId, spec, { payload: req.input, ...(fPort !== undefined ? { fPort } : {}) }, 'test');
   const result = answer(report);
   if (report.ok && report.output) {
-    const port = report.output.fPort ?? fPort ?? 1;
-    result.tts_request = ttsDownlinkBody(report.output, {
-      fPort: port,
-      priority: profile.settings.downlink.priority,
-      confirmed: profile.settings.downlink.confirmed,
-      correlationId: `${CORRELATION_PREFIX}<assigned when sent>`,
-    });
+    result.network = network.name;
+    result.request = network.downlinks.build(
+      report.output,
+      {
+        fPort: report.output.fPort ?? fPort ?? 1,
+        priority: profile.settings.downlink.priority,
+        confirmed: profile.settings.downlink.confirmed,
+        // one of the form it would have; each message gets its own when it is created
+        correlationId: network.downlinks.newCorrelationId(),
+      },
+      null,
+    );
   }
   return result;
+}
+
+/** The network's normalisation, its refusals told as the test tool's (invalid_input). */
+function uplinkOfInput(network: Network, report: JsonObject, appId: string, now: Date): NeutralUplink | null {
+  try {
+    return network.uplinkOf(report, appId, now);
+  } catch (err) {
+    if (err instanceof HttpError && err.status === 400) throw new HttpError(400, 'invalid_input', err.message, err.details);
+    throw err;
+  }
+}
+
+function sampleOf(input: Record<string, unknown>, now: Date) {
+  const short = shortUplink.parse(input);
+  return {
+    payload: short.bytes ? Buffer.from(short.bytes).toString('base64') : (short.frm_payload ?? ''),
+    fPort: short.f_port,
+    ...(short.decoded_payload ? { decodedPayload: short.decoded_payload } : {}),
+    receivedAt: short.received_at ?? now.toISOString(),
+  };
 }

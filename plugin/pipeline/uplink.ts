@@ -1,14 +1,13 @@
 import { LRUCache } from 'lru-cache';
-import type { JsonObject, RunReport } from '../../formatters/contract.js';
+import type { JsonObject, RunReport, UplinkCall } from '../../formatters/contract.js';
 import type { FormatterPool } from '../../sandbox/formatter-pool.js';
 import type { Clock } from '../clock.js';
 import type { EventLog } from '../events/event-log.js';
-import { normalizeUplink, type NormalizedUplink } from '../networks/tts/webhook.js';
+import type { Credentials, NeutralUplink } from '../networks/network.js';
 import { formatterSpec, type ResolvedProfile } from '../profiles.js';
 import { deviceIdentity, provisionDevice } from '../provisioning.js';
 import { uplinkFingerprint } from '../store/recent-uplinks.js';
-import type { WebhookBody } from '../schemas/tts-webhook.js';
-import type { DeadLetter, DownlinkCredentials, EventInput } from '../store/records.js';
+import type { DeadLetter, EventInput } from '../store/records.js';
 import type { Store, UplinkWrite } from '../store/store.js';
 
 export type UplinkStatus = 'stored' | 'duplicate' | 'dead_letter';
@@ -25,21 +24,19 @@ interface KnownDevice {
   appId: string;
   bucketId: string | null;
   /** Last credentials written, to skip rewriting identical ones on every uplink. */
-  credentials: DownlinkCredentials | null;
+  credentials: Credentials | null;
 }
 
 /** Input of one uplink run; `replayOf` is set when a dead letter is replayed. */
 export interface UplinkInput {
-  body: WebhookBody;
+  uplink: NeutralUplink;
   profile: ResolvedProfile;
-  credentials: DownlinkCredentials | null;
-  /** `body` as the JSON text received, when there is one. */
-  messageJson?: string;
+  credentials: Credentials | null;
   replayOf?: number;
 }
 
 /**
- * normalize -> profile -> formatter -> provision -> one durable write -> events.
+ * profile -> formatter -> provision -> one durable write -> events.
  * A failing formatter or a device that may not be used ends in a dead letter, never lost.
  */
 export class UplinkPipeline {
@@ -71,16 +68,12 @@ export class UplinkPipeline {
     const { formatters, clock } = this.deps;
     const { profile } = input;
     const settings = profile.settings;
-    const up = normalizeUplink(input.body, clock.now());
+    const up = input.uplink;
     // Parsed once: TTS times carry nanoseconds, which take V8's slow date parser.
     const receivedMs = Date.parse(up.receivedAt);
     const { deviceId, bucketId } = deviceIdentity(settings.uplink, up.ids);
-    const message = input.body.uplink_message;
     // A resend is the same uplink again; without f_cnt nothing tells one from new data.
-    const dedupe =
-      message?.f_cnt === undefined
-        ? null
-        : { deviceId, sessionKeyId: up.sessionKeyId, fCnt: up.fCnt, payload: uplinkFingerprint(up.fPort, message.frm_payload ?? '') };
+    const dedupe = up.fCnt === null ? null : { deviceId, sessionKeyId: up.session, fCnt: up.fCnt, payload: uplinkFingerprint(up.fPort, up.payload) };
     const base = { appId: profile.appId, deviceId };
     const replay = input.replayOf !== undefined;
 
@@ -101,7 +94,8 @@ export class UplinkPipeline {
       ...base,
       reason,
       error,
-      body: input.body as unknown as JsonObject,
+      network: up.ids.network,
+      body: up.report,
     });
 
     let known = await this.knownDevice(deviceId);
@@ -142,19 +136,12 @@ export class UplinkPipeline {
         category: 'provisioning',
         severity: 'info',
         title: 'Device provisioned',
-        details: { profile: profile.profileId, bucket_id: created.device.bucketId, tts_device_id: up.ids.device_id },
+        details: { profile: profile.profileId, bucket_id: created.device.bucketId, network: up.ids.network, network_device_id: up.ids.network_device_id },
       });
       known = { appId: profile.appId, bucketId: created.device.bucketId, credentials: null };
     }
 
-    const report = await formatters.runUplink(profile.appId, formatterSpec(settings), {
-      bytes: up.bytes,
-      fPort: up.fPort,
-      ...(up.decodedPayload ? { decodedPayload: up.decodedPayload } : {}),
-      receivedAt: up.receivedAt,
-      message: up.message,
-      ...(input.messageJson ? { messageJson: input.messageJson } : {}),
-    });
+    const report = await formatters.runUplink(profile.appId, formatterSpec(settings), formatterCall(up));
     this.counts.formatter[report.ok && report.output ? 'ok' : (report.error?.kind ?? 'contract')]++;
     if (report.ok && report.output) {
       if (known.bucketId) write.bucketRow = { bucketId: known.bucketId, tsMs: receivedMs, data: report.output };
@@ -197,14 +184,14 @@ export class UplinkPipeline {
   }
 
   /** Location and metadata, when the profile keeps them. */
-  private seenProperties(up: NormalizedUplink, settings: ResolvedProfile['settings']): Record<string, unknown> {
+  private seenProperties(up: NeutralUplink, settings: ResolvedProfile['settings']): Record<string, unknown> {
     const props: Record<string, unknown> = {};
     if (settings.uplink.update_location && up.location) props.location = up.location;
-    if (settings.uplink.save_metadata) props.metadata = { rx_metadata: up.rxMetadata ?? [], settings: up.settings ?? {} };
+    if (settings.uplink.save_metadata) props.metadata = up.radio ?? {};
     return props;
   }
 
-  private commit(write: UplinkWrite, deviceId: string, known: KnownDevice | null, credentials: DownlinkCredentials | null): Promise<UplinkOutcome> {
+  private commit(write: UplinkWrite, deviceId: string, known: KnownDevice | null, credentials: Credentials | null): Promise<UplinkOutcome> {
     // Only what the answer needs waits for the sync, not the write itself (see WebhookHandler).
     const credentialsChanged = write.credentials !== null;
     return this.deps.store.commitUplink(write).then((result) => {
@@ -222,11 +209,27 @@ export class UplinkPipeline {
   }
 }
 
-function sameCredentials(a: DownlinkCredentials, b: DownlinkCredentials | null): boolean {
-  return b !== null && a.apiKey === b.apiKey && a.pushUrl === b.pushUrl && a.replaceUrl === b.replaceUrl;
+/** Credentials are flat objects of strings (their network's own): equal when every field is. */
+/** What an uplink formatter is given of an uplink, whatever its network (also the test tool's). */
+export function formatterCall(up: NeutralUplink): UplinkCall {
+  return {
+    bytes: up.bytes,
+    fPort: up.fPort,
+    ...(up.decodedPayload ? { decodedPayload: up.decodedPayload } : {}),
+    receivedAt: up.receivedAt,
+    message: up.report,
+    ...(up.reportJson ? { messageJson: up.reportJson } : {}),
+  };
 }
 
-function uplinkDetails(up: NormalizedUplink, report: RunReport<JsonObject>): JsonObject {
+/** Credentials are flat objects of strings (their network's own): equal when every field is. */
+function sameCredentials(a: Credentials, b: Credentials | null): boolean {
+  if (b === null) return false;
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
+}
+
+function uplinkDetails(up: NeutralUplink, report: RunReport<JsonObject>): JsonObject {
   return {
     f_port: up.fPort,
     f_cnt: up.fCnt,

@@ -1,15 +1,13 @@
 import Router from '@koa/router';
 import { HttpError, notFound } from '../http/http-error.js';
-import { bodyValidator, queryValidator } from '../http/validate.js';
+import { queryValidator } from '../http/validate.js';
 import { DEFAULT_PROFILE } from '../schemas/profile.js';
 import { DeadLetterQuery } from '../schemas/queries.js';
-import { WebhookBodySchema } from '../schemas/tts-webhook.js';
 import { WriteConflict } from '../store/errors.js';
 import { deadLetterView } from './views.js';
 import type { Services } from './services.js';
 
 const listQuery = queryValidator(DeadLetterQuery);
-const storedWebhook = bodyValidator(WebhookBodySchema, 'invalid_webhook');
 
 export function deadLetterRoutes(s: Services): Router {
   const router = new Router({ prefix: '/api/dead-letters' });
@@ -26,9 +24,10 @@ export function deadLetterRoutes(s: Services): Router {
     const letter = Number.isInteger(id) ? await s.store.getDeadLetter(id) : null;
     if (!letter) throw notFound('dead letter', ctx.params.id);
     if (letter.replayedAt) throw new HttpError(409, 'already_replayed', `dead letter ${id} was replayed at ${letter.replayedAt}`);
-    const body = storedWebhook.parse(letter.body);
+    const uplink = s.networks.get(letter.network).uplinkOf(letter.body, letter.appId, s.clock.now());
+    if (!uplink) throw new HttpError(422, 'not_an_uplink', `dead letter ${id} holds no uplink`);
     const profile = await s.profiles.resolve(letter.appId ?? DEFAULT_PROFILE);
-    const outcome = await s.uplinks.handle({ body, profile, credentials: null, replayOf: id }).catch((err: unknown) => {
+    const outcome = await s.uplinks.handle({ uplink, profile, credentials: null, replayOf: id }).catch((err: unknown) => {
       if (err instanceof WriteConflict) throw new HttpError(409, 'already_replayed', err.message);
       throw err;
     });

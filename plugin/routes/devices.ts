@@ -21,13 +21,13 @@ export function deviceRoutes(s: Services): Router {
       ...(q.cursor ? { cursor: q.cursor } : {}),
     });
     const now = s.clock.now();
-    ctx.body = { items: page.items.map((d) => deviceView(d, now)), next_cursor: page.nextCursor };
+    ctx.body = { items: page.items.map((d) => deviceView(d, now, s.networks)), next_cursor: page.nextCursor };
   });
 
   router.get('/:id', async (ctx) => {
     const device = await s.store.getDevice(ctx.params.id);
     if (!device) throw notFound('device', ctx.params.id);
-    ctx.body = deviceView(device, s.clock.now());
+    ctx.body = deviceView(device, s.clock.now(), s.networks);
   });
 
   router.delete('/:id', async (ctx) => {

@@ -1,5 +1,6 @@
 import type { Suspension } from '../../sandbox/circuit-breaker.js';
 import type { JsonObject } from '../../formatters/contract.js';
+import type { Networks } from '../networks/networks.js';
 import { isConnected } from '../provisioning.js';
 import type { ProfileSettings } from '../schemas/profile.js';
 import type { BucketRecord, DeadLetter, DeviceRecord, EventRecord, MessageRecord } from '../store/records.js';
@@ -30,11 +31,13 @@ export function profileView(
   };
 }
 
-export function deviceView(d: DeviceRecord, now: Date): JsonObject {
+/** `networks` tells whether the device's network still has to send it downlink credentials. */
+export function deviceView(d: DeviceRecord, now: Date, networks: Networks): JsonObject {
   return {
     id: d.id,
     app_id: d.appId,
-    tts: { ...d.tts },
+    network: d.ids.network,
+    ids: { ...d.ids },
     asset_type: d.assetType,
     asset_group: d.assetGroup,
     bucket_id: d.bucketId,
@@ -43,7 +46,7 @@ export function deviceView(d: DeviceRecord, now: Date): JsonObject {
     last_seen_at: d.lastSeenAt,
     connected: isConnected(d, now),
     properties: { downlink: {}, ...d.properties },
-    downlink_ready: d.downlinkReady,
+    downlink_ready: d.downlinkReady || !networks.get(d.ids.network).needsReportedCredentials,
   };
 }
 
@@ -71,6 +74,7 @@ export function deadLetterView(d: DeadLetter): JsonObject {
     device_id: d.deviceId,
     reason: d.reason,
     error: d.error,
+    network: d.network,
     created_at: d.createdAt,
     replayed_at: d.replayedAt,
     body: d.body,
@@ -88,6 +92,7 @@ export function messageView(m: MessageRecord): JsonObject {
     message_id: m.messageId,
     device_id: m.deviceId,
     app_id: m.appId,
+    network: m.network,
     name: m.name,
     message: m.message,
     encoding: m.encoding,
@@ -104,6 +109,6 @@ export function messageView(m: MessageRecord): JsonObject {
     next_attempt_time: iotdaTime(m.nextAttemptAt),
     created_time: iotdaTime(m.createdAt),
     finished_time: iotdaTime(m.finishedAt),
-    tts_request: m.ttsRequest,
+    request: m.request,
   };
 }

@@ -1,5 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { FORMATTER_TYPES } from '../../formatters/contract.js';
+import { NETWORKS } from '../networks/network.js';
+import { ThingparkSettingsSchema } from '../networks/thingpark/settings.js';
 
 /**
  * Application profile settings: the single source of truth for the PUT body, the defaults,
@@ -24,7 +26,7 @@ export const UplinkSettingsSchema = Type.Object(
     auto_provision_bucket: Type.Boolean({ default: true, description: 'Create a data bucket with each new device.' }),
     device_id_source: Type.Union([Type.Literal('dev_eui'), Type.Literal('device_id')], {
       default: 'dev_eui',
-      description: 'Which TTS identifier becomes the device id (falls back to device_id without an EUI).',
+      description: 'dev_eui, or the network\'s own device id (TTS device_id; ThingPark has only the DevEUI), becomes the device id; without an EUI, the network\'s device id.',
     }),
     device_id_prefix: IdPrefix,
     bucket_id_prefix: IdPrefix,
@@ -88,6 +90,11 @@ export const FormatterSettingsSchema = Type.Object(
 export const ProfileSettingsSchema = Type.Object(
   {
     enabled: Type.Boolean({ default: true }),
+    network: Type.Union(
+      NETWORKS.map((n) => Type.Literal(n)),
+      { default: 'tts', description: 'Where this application\'s devices are: The Things Stack (webhooks) or ThingPark (tunnel interface over HTTP).' },
+    ),
+    thingpark: Type.Optional(ThingparkSettingsSchema),
     uplink: UplinkSettingsSchema,
     downlink: DownlinkSettingsSchema,
     formatter: FormatterSettingsSchema,
@@ -98,6 +105,6 @@ export const ProfileSettingsSchema = Type.Object(
 export type ProfileSettings = Static<typeof ProfileSettingsSchema>;
 export type Priority = (typeof PRIORITIES)[number];
 
-/** TTS application ids: lowercase letters, digits and single dashes, 3..36 chars; `default` is ours. */
+/** Application ids (TTS's rule, also for a ThingPark connection's name): lowercase letters, digits and single dashes, 3..36 chars; `default` is ours. */
 export const APP_ID_PATTERN = /^[a-z0-9](?:-?[a-z0-9]){2,35}$/;
 export const DEFAULT_PROFILE = 'default';

@@ -1,4 +1,5 @@
 import type { JsonObject } from '../../formatters/contract.js';
+import type { DeviceIds, NetworkName } from '../networks/network.js';
 import type { Priority, ProfileSettings } from '../schemas/profile.js';
 
 /** Domain records the Store persists. Times are ISO 8601 strings (UTC) unless named *Ms. */
@@ -11,18 +12,11 @@ export interface ProfileRecord {
   updatedAt: string;
 }
 
-export interface TtsIds {
-  device_id: string;
-  application_id: string;
-  dev_eui?: string;
-  join_eui?: string;
-  dev_addr?: string;
-}
-
 export interface DeviceRecord {
   id: string;
   appId: string;
-  tts: TtsIds;
+  /** Who the device is on its network (`ids.network` is the network). */
+  ids: DeviceIds;
   assetType: string | null;
   assetGroup: string | null;
   connectionTimeoutMin: number;
@@ -31,13 +25,6 @@ export interface DeviceRecord {
   lastSeenAt: string | null;
   properties: Record<string, unknown>;
   downlinkReady: boolean;
-}
-
-/** Captured from X-Downlink-* headers. `apiKey` is a secret: never leaves the store except to TTS. */
-export interface DownlinkCredentials {
-  apiKey: string;
-  pushUrl: string;
-  replaceUrl: string;
 }
 
 export interface BucketRecord {
@@ -90,6 +77,8 @@ export interface DeadLetter {
   deviceId: string;
   reason: string;
   error: JsonObject;
+  /** Whose report `body` is: its network turns it into an uplink again on replay. */
+  network: NetworkName;
   body: JsonObject;
   createdAt: string;
   replayedAt: string | null;
@@ -116,6 +105,7 @@ export interface MessageRecord {
   deviceId: string;
   messageId: string;
   appId: string;
+  network: NetworkName;
   name: string | null;
   /** What the caller sent (JSON value, or a base64 string with encoding base64). */
   message: unknown;
@@ -131,8 +121,8 @@ export interface MessageRecord {
   correlationId: string;
   /** IoTDA fields the caller sent (payload_format, topic, properties), echoed back. */
   iotda: JsonObject | null;
-  /** The exact body pushed (or to be pushed) to TTS, once formatted. */
-  ttsRequest: JsonObject | null;
+  /** What is sent (or will be) to the network, once formatted: the TTS push body, ThingPark's query parameters. */
+  request: JsonObject | null;
   attempts: number;
   createdAt: string;
   updatedAt: string;

@@ -118,4 +118,31 @@ export const MIGRATIONS: string[] = [
   ) WHERE EXISTS (SELECT 1 FROM uplink_keys WHERE device_id = devices.id);
   DROP TABLE uplink_keys;
   `,
+  // Networks behind one seam: a device's TTS ids become network-neutral ids; credentials become one
+  // opaque value of their network's; dead letters and messages say whose they are.
+  `
+  ALTER TABLE devices RENAME COLUMN tts TO ids;
+  ALTER TABLE devices ADD COLUMN network TEXT NOT NULL DEFAULT 'tts';
+  UPDATE devices SET ids = json_patch(
+    json_object('network', 'tts', 'app_id', ids ->> '$.application_id', 'network_device_id', ids ->> '$.device_id'),
+    json_object('dev_eui', ids ->> '$.dev_eui', 'join_eui', ids ->> '$.join_eui', 'dev_addr', ids ->> '$.dev_addr')
+  );
+  UPDATE devices SET state = json_patch(
+    json_remove(state, '$.device_id', '$.application_id'),
+    json_object('network', 'tts', 'app_id', state ->> '$.application_id', 'network_device_id', state ->> '$.device_id')
+  ) WHERE state IS NOT NULL AND json_type(state, '$.device_id') = 'text';
+  ALTER TABLE device_credentials RENAME TO tts_credentials;
+  CREATE TABLE device_credentials (
+    device_id TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  INSERT INTO device_credentials (device_id, value, updated_at)
+    SELECT device_id, json_object('apiKey', api_key, 'pushUrl', push_url, 'replaceUrl', replace_url), updated_at FROM tts_credentials;
+  DROP TABLE tts_credentials;
+  ALTER TABLE dead_letters ADD COLUMN network TEXT NOT NULL DEFAULT 'tts';
+  UPDATE messages SET record = json_set(json_remove(record, '$.ttsRequest'), '$.network', 'tts', '$.request', json(record -> '$.ttsRequest'))
+    WHERE json_type(record, '$.network') IS NULL;
+  UPDATE profiles SET settings = json_set(settings, '$.network', 'tts') WHERE json_type(settings, '$.network') IS NULL;
+  `,
 ];

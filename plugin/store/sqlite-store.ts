@@ -6,7 +6,6 @@ import type {
   BucketRow,
   DeadLetter,
   DeviceRecord,
-  DownlinkCredentials,
   EventInput,
   EventRecord,
   MessageRecord,
@@ -14,6 +13,7 @@ import type {
   NotificationRecord,
   Page,
 } from './records.js';
+import type { Credentials } from '../networks/network.js';
 import type { BucketQuery, EventQuery, Store, UplinkWrite, UplinkWriteResult } from './store.js';
 import { MIGRATIONS } from './sqlite-schema.js';
 import { WriteConflict } from './errors.js';
@@ -37,7 +37,7 @@ export interface SqliteStoreOptions {
 interface DeviceRow {
   id: string;
   app_id: string;
-  tts: string;
+  ids: string;
   asset_type: string | null;
   asset_group: string | null;
   connection_timeout_min: number;
@@ -65,6 +65,7 @@ interface DeadLetterRow {
   device_id: string;
   reason: string;
   error: string;
+  network: DeadLetter['network'];
   body: string;
   created_at: string;
   replayed_at: string | null;
@@ -87,6 +88,7 @@ const toDeadLetter = (r: DeadLetterRow): DeadLetter => ({
   deviceId: r.device_id,
   reason: r.reason,
   error: JSON.parse(r.error) as JsonObject,
+  network: r.network,
   body: JSON.parse(r.body) as JsonObject,
   createdAt: r.created_at,
   replayedAt: r.replayed_at,
@@ -143,8 +145,8 @@ export class SqliteStore implements Store {
         'SELECT name, value FROM device_properties WHERE device_id = ?',
       ),
       insertDevice: db.prepare(
-        `INSERT INTO devices (id, app_id, tts, asset_type, asset_group, connection_timeout_min, bucket_id, created_at, last_seen_at)
-         VALUES (@id, @app_id, @tts, @asset_type, @asset_group, @connection_timeout_min, @bucket_id, @created_at, @last_seen_at)
+        `INSERT INTO devices (id, app_id, network, ids, asset_type, asset_group, connection_timeout_min, bucket_id, created_at, last_seen_at)
+         VALUES (@id, @app_id, @network, @ids, @asset_type, @asset_group, @connection_timeout_min, @bucket_id, @created_at, @last_seen_at)
          ON CONFLICT (id) DO NOTHING`,
       ),
       recentUplinks: db.prepare<[string], { recent_uplinks: string | null }>('SELECT recent_uplinks FROM devices WHERE id = ?'),
@@ -160,18 +162,15 @@ export class SqliteStore implements Store {
       deleteDevice: db.prepare('DELETE FROM devices WHERE id = ?'),
       deleteDeviceProps: db.prepare('DELETE FROM device_properties WHERE device_id = ?'),
       deleteDeviceCreds: db.prepare('DELETE FROM device_credentials WHERE device_id = ?'),
-      getCreds: db.prepare<[string], { api_key: string; push_url: string; replace_url: string }>(
-        'SELECT api_key, push_url, replace_url FROM device_credentials WHERE device_id = ?',
-      ),
+      getCreds: db.prepare<[string], { value: string }>('SELECT value FROM device_credentials WHERE device_id = ?'),
       upsertCreds: db.prepare(
-        `INSERT INTO device_credentials (device_id, api_key, push_url, replace_url, updated_at) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (device_id) DO UPDATE SET api_key = excluded.api_key, push_url = excluded.push_url,
-           replace_url = excluded.replace_url, updated_at = excluded.updated_at`,
+        `INSERT INTO device_credentials (device_id, value, updated_at) VALUES (?, ?, ?)
+         ON CONFLICT (device_id) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
       ),
       insertBucket: db.prepare('INSERT OR IGNORE INTO buckets (id, device_id, app_id, created_at) VALUES (?, ?, ?, ?)'),
       insertRow: db.prepare('INSERT INTO bucket_rows (bucket_id, ts, data) VALUES (?, ?, ?)'),
       insertDeadLetter: db.prepare(
-        'INSERT INTO dead_letters (app_id, device_id, reason, error, body, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+        'INSERT INTO dead_letters (app_id, device_id, reason, error, network, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
       resolveDeadLetter: db.prepare('UPDATE dead_letters SET replayed_at = ? WHERE id = ? AND replayed_at IS NULL'),
       insertEvent: db.prepare(
@@ -278,7 +277,7 @@ export class SqliteStore implements Store {
     return {
       id: row.id,
       appId: row.app_id,
-      tts: JSON.parse(row.tts) as DeviceRecord['tts'],
+      ids: JSON.parse(row.ids) as DeviceRecord['ids'],
       assetType: row.asset_type,
       assetGroup: row.asset_group,
       connectionTimeoutMin: row.connection_timeout_min,
@@ -299,7 +298,7 @@ export class SqliteStore implements Store {
     const like = q.search ? `%${q.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : '';
     const filter = where([
       q.appId && ['d.app_id = ?', q.appId],
-      q.search && ["(d.id LIKE ? ESCAPE '\\' OR d.tts LIKE ? ESCAPE '\\')", like, like],
+      q.search && ["(d.id LIKE ? ESCAPE '\\' OR d.ids LIKE ? ESCAPE '\\')", like, like],
       q.cursor && ['d.id > ?', decodeCursor(q.cursor)],
     ]);
     const sql = `SELECT d.*, EXISTS (SELECT 1 FROM device_credentials c WHERE c.device_id = d.id) AS has_credentials
@@ -330,15 +329,15 @@ export class SqliteStore implements Store {
     });
   }
 
-  async getCredentials(deviceId: string): Promise<DownlinkCredentials | null> {
+  async getCredentials(deviceId: string): Promise<Credentials | null> {
     const row = this.stmt.getCreds.get(deviceId);
-    return row ? { apiKey: row.api_key, pushUrl: row.push_url, replaceUrl: row.replace_url } : null;
+    return row ? (JSON.parse(row.value) as Credentials) : null;
   }
 
-  async putCredentials(deviceId: string, c: DownlinkCredentials) {
+  async putCredentials(deviceId: string, c: Credentials) {
     return this.commits.run(() => {
       if (!this.stmt.getDevice.get(deviceId)) return false;
-      this.stmt.upsertCreds.run(deviceId, c.apiKey, c.pushUrl, c.replaceUrl, this.nowIso());
+      this.stmt.upsertCreds.run(deviceId, JSON.stringify(c), this.nowIso());
       return true;
     });
   }
@@ -403,7 +402,8 @@ export class SqliteStore implements Store {
         provisioned = this.stmt.insertDevice.run({
           id: d.id,
           app_id: d.appId,
-          tts: JSON.stringify(d.tts),
+          network: d.ids.network,
+          ids: JSON.stringify(d.ids),
           asset_type: d.assetType,
           asset_group: d.assetGroup,
           connection_timeout_min: d.connectionTimeoutMin,
@@ -421,7 +421,7 @@ export class SqliteStore implements Store {
       if (w.deadLetter) {
         const dl = w.deadLetter;
         deadLetterId = Number(
-          this.stmt.insertDeadLetter.run(dl.appId, dl.deviceId, dl.reason, JSON.stringify(dl.error), JSON.stringify(dl.body), now)
+          this.stmt.insertDeadLetter.run(dl.appId, dl.deviceId, dl.reason, JSON.stringify(dl.error), dl.network, JSON.stringify(dl.body), now)
             .lastInsertRowid,
         );
       }
@@ -436,8 +436,7 @@ export class SqliteStore implements Store {
         }
       }
       if (w.credentials) {
-        const c = w.credentials.value;
-        this.stmt.upsertCreds.run(w.credentials.deviceId, c.apiKey, c.pushUrl, c.replaceUrl, now);
+        this.stmt.upsertCreds.run(w.credentials.deviceId, JSON.stringify(w.credentials.value), now);
       }
       const all = provisioned ? [...w.provisionEvents, ...w.events] : w.events;
       const events = this.insertEvents(all.map((e) => (deadLetterId === null ? e : { ...e, details: { ...e.details, dead_letter_id: deadLetterId } })));

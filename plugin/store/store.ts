@@ -1,11 +1,11 @@
 import type { JsonObject } from '../../formatters/contract.js';
+import type { Credentials } from '../networks/network.js';
 import type { ProfileSettings } from '../schemas/profile.js';
 import type {
   BucketRecord,
   BucketRow,
   DeadLetter,
   DeviceRecord,
-  DownlinkCredentials,
   EventInput,
   EventRecord,
   MessageRecord,
@@ -20,9 +20,9 @@ import type {
 export interface UplinkWrite {
   /**
    * Idempotency key, checked against the device's recent uplinks (recent-uplinks.ts): a second write
-   * with the same key changes nothing. Recorded with `deviceSeen` (same device).
+   * with the same key changes nothing. Recorded with `deviceSeen` (same device). Null for no dedupe
+   * (a replay, or an uplink without f_cnt).
    */
-  /** The uplink's dedupe key; null for no dedupe (a replay, or an uplink without f_cnt). */
   dedupe: { deviceId: string; sessionKeyId: string; fCnt: number; payload: string } | null;
   newDevice: Omit<DeviceRecord, 'downlinkReady'> | null;
   /** Recorded only if this write is the one that created the device (concurrent first uplinks race). */
@@ -37,7 +37,7 @@ export interface UplinkWrite {
    * time back. `state` is the `device` property; `properties` are the others the uplink sets.
    */
   deviceSeen: { id: string; lastSeenAt: string; state: JsonObject; properties: Record<string, unknown> } | null;
-  credentials: { deviceId: string; value: DownlinkCredentials } | null;
+  credentials: { deviceId: string; value: Credentials } | null;
   events: EventInput[];
 }
 
@@ -81,9 +81,9 @@ export interface Store {
   listDevices(q: { appId?: string; search?: string; limit: number; cursor?: string }): Promise<Page<DeviceRecord>>;
   deleteDevice(id: string): Promise<boolean>;
   setDeviceProperty(id: string, name: string, value: unknown): Promise<boolean>;
-  getCredentials(deviceId: string): Promise<DownlinkCredentials | null>;
+  getCredentials(deviceId: string): Promise<Credentials | null>;
   /** Stores credentials for an existing device; false when the device does not exist. */
-  putCredentials(deviceId: string, value: DownlinkCredentials): Promise<boolean>;
+  putCredentials(deviceId: string, value: Credentials): Promise<boolean>;
 
   // the uplink path
   commitUplink(write: UplinkWrite): Promise<UplinkWriteResult>;

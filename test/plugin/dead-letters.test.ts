@@ -34,6 +34,7 @@ describe('dead letters', () => {
         device_id: EUI,
         reason: 'formatter_error',
         error: { kind: 'runtime', message: expect.stringContaining('sensor offline: AQID'), line: 2, column: expect.any(Number) },
+        network: 'tts',
         created_at: '2025-04-16T12:00:00.000Z',
         replayed_at: null,
         body,

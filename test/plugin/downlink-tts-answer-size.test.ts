@@ -6,7 +6,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MAX_ANSWER_BYTES, TtsDownlinkClient } from '../../plugin/networks/tts/downlink-client.js';
+import { TtsDownlinkClient } from '../../plugin/networks/tts/downlink-client.js';
+import { MAX_ANSWER_BYTES } from '../../plugin/networks/peer-post.js';
 import { TtsUrlPolicy } from '../../plugin/networks/tts/push-urls.js';
 import { API_KEY, APP, DEVICE, THINGER_DOWNLINK, TTS_DEVICE } from '../helpers/downlink-setup.js';
 import { fixture } from '../helpers/fixtures.js';

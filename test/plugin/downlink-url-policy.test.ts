@@ -268,7 +268,7 @@ describe('push-URL policy with PLUGIN_TTS_ALLOW_PRIVATE (the harness default)', 
     expect(await reasons()).toEqual([]);
     await webhookAt('https://nam1.cloud.thethings.network', 3);
     expect(await reasons()).toEqual(['host_not_allowed nam1.cloud.thethings.network']);
-    expect(plugin.app.services.downlinks.urlPolicy).toEqual({ allowPrivate: false, hosts: [] });
+    expect(plugin.app.services.ttsUrlPolicy).toEqual({ allowPrivate: false, hosts: [] });
   });
 });
 

@@ -84,15 +84,16 @@ describe('formatter test tool (POST /api/formatters/test)', () => {
     const res = await test({ app_id: 'greenhouse-app', direction: 'downlink', input: { on: true, level: 7 } });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ ok: true, errors: [], output: { frmPayload: 'AQc=' } });
-    expect(res.body.tts_request).toEqual({
+    expect(res.body.network).toBe('tts');
+    expect(res.body.request).toEqual({
       downlinks: [
         { f_port: 10, frm_payload: 'AQc=', priority: 'HIGH', confirmed: true, correlation_ids: [expect.stringMatching(/^lorawan-bridge:msg:/)] },
       ],
     });
     const port = await test({ app_id: 'greenhouse-app', direction: 'downlink', f_port: 42, input: { on: false, level: 1 } });
-    expect(port.body.tts_request.downlinks[0]).toMatchObject({ f_port: 42, frm_payload: 'AAE=' });
+    expect(port.body.request.downlinks[0]).toMatchObject({ f_port: 42, frm_payload: 'AAE=' });
     const decoded = await test({ app_id: 'greenhouse-app', direction: 'downlink', formatter: { type: 'none' }, input: { command: 'reboot' } });
-    expect(decoded.body.tts_request.downlinks[0]).toMatchObject({ f_port: 10, decoded_payload: { command: 'reboot' } });
+    expect(decoded.body.request.downlinks[0]).toMatchObject({ f_port: 10, decoded_payload: { command: 'reboot' } });
   });
 
   it('reports formatter errors with kind and line, as a 200 answer with ok false', async () => {
@@ -105,7 +106,7 @@ describe('formatter test tool (POST /api/formatters/test)', () => {
     expect(timeout.body).toMatchObject({ ok: false, errors: [{ kind: 'timeout' }] });
     const contract = await test({ direction: 'downlink', formatter: { type: 'javascript', script: 'module.exports.downlink = () => 42;' }, input: {} });
     expect(contract.body).toMatchObject({ ok: false, errors: [{ kind: 'contract' }] });
-    expect(contract.body.tts_request).toBeUndefined();
+    expect(contract.body.request).toBeUndefined();
   });
 
   it('stores nothing: no device, bucket, data, dead letter or event, even for failing formatters', async () => {

@@ -4,6 +4,7 @@ import { expectError, uplinkBody } from '../helpers/tts-bodies.js';
 
 const DEFAULTS = {
   enabled: true,
+  network: 'tts',
   uplink: {
     auto_provision: true,
     auto_provision_bucket: true,

@@ -3,9 +3,10 @@ import { PluginHarness, TestClock } from '../helpers/plugin-harness.js';
 import { ECHO_UPLINK, uplinkBody } from '../helpers/tts-bodies.js';
 
 const EUI = '70B3D57ED0051A2B';
-const TTS_IDS = {
-  device_id: 'eui-70b3d57ed0051a2b',
-  application_id: 'greenhouse-app',
+const IDS = {
+  network: 'tts',
+  app_id: 'greenhouse-app',
+  network_device_id: 'eui-70b3d57ed0051a2b',
   dev_eui: EUI,
   join_eui: '0000000000000000',
   dev_addr: '260B1E42',
@@ -34,7 +35,8 @@ describe('auto-provisioning', () => {
     expect(device.body).toEqual({
       id: EUI,
       app_id: 'greenhouse-app',
-      tts: TTS_IDS,
+      network: 'tts',
+      ids: IDS,
       asset_type: null,
       asset_group: null,
       bucket_id: EUI,
@@ -43,7 +45,7 @@ describe('auto-provisioning', () => {
       last_seen_at: expect.any(String),
       connected: true,
       properties: {
-        device: { ...TTS_IDS, f_port: 2, f_cnt: 1423, last_seen: expect.any(String) },
+        device: { ...IDS, f_port: 2, f_cnt: 1423, last_seen: expect.any(String) },
         downlink: {},
       },
       downlink_ready: false,
@@ -95,7 +97,7 @@ describe('auto-provisioning', () => {
     const res = await plugin.webhook(uplinkBody());
     expect(res.body).toEqual({ status: 'stored', device_id: 'p-eui-70b3d57ed0051a2b' });
     const device = await plugin.request('GET', '/api/devices/p-eui-70b3d57ed0051a2b');
-    expect(device.body).toMatchObject({ bucket_id: 'b-eui-70b3d57ed0051a2b', tts: TTS_IDS });
+    expect(device.body).toMatchObject({ bucket_id: 'b-eui-70b3d57ed0051a2b', ids: IDS });
   });
 
   it('falls back to the TTS device id when the uplink has no DevEUI', async () => {
@@ -104,7 +106,7 @@ describe('auto-provisioning', () => {
     expect(res.body).toEqual({ status: 'stored', device_id: 'p-abp-node-1' });
     const device = await plugin.request('GET', '/api/devices/p-abp-node-1');
     expect(device.body.bucket_id).toBe('abp-node-1');
-    expect(device.body.tts.dev_eui).toBeUndefined();
+    expect(device.body.ids.dev_eui).toBeUndefined();
   });
 
   it('gives the device the profile\'s asset type and group, connection timeout and initial downlink', async () => {
@@ -154,6 +156,7 @@ describe('auto-provisioning', () => {
         device_id: EUI,
         reason: 'device_not_provisioned',
         error: { message: expect.stringContaining('auto-provisioning is off') },
+        network: 'tts',
         created_at: '2025-04-16T12:00:00.000Z',
         replayed_at: null,
         body,
@@ -177,7 +180,7 @@ describe('auto-provisioning', () => {
     const res = await plugin.webhook(uplinkBody({ appId: 'orchard-app' }));
     expect(res.body).toEqual({ status: 'stored', device_id: `any-${EUI}` });
     const device = await plugin.request('GET', `/api/devices/any-${EUI}`);
-    expect(device.body).toMatchObject({ app_id: 'orchard-app', asset_type: 'generic', tts: { application_id: 'orchard-app' } });
+    expect(device.body).toMatchObject({ app_id: 'orchard-app', asset_type: 'generic', ids: { app_id: 'orchard-app' } });
     const events = await plugin.request('GET', '/api/events?category=provisioning');
     expect(events.body.items[0].details.profile).toBe('default');
   });
@@ -214,7 +217,7 @@ describe('auto-provisioning', () => {
 
     // the orchard device and its bucket hold orchard data only
     const device = await plugin.request('GET', '/api/devices/sensor-1');
-    expect(device.body).toMatchObject({ app_id: 'orchard-app', tts: { application_id: 'orchard-app', dev_eui: '00000000000000B1' } });
+    expect(device.body).toMatchObject({ app_id: 'orchard-app', ids: { network: 'tts', app_id: 'orchard-app', dev_eui: '00000000000000B1' } });
     const orchard = await plugin.request('GET', '/api/buckets/sensor-1/data');
     expect(orchard.body.items.map((r: { data: unknown }) => r.data)).toEqual([{ from: 'orchard' }]);
     // and the vineyard uplink is not lost: stored for a vineyard device, or kept as a dead letter

@@ -27,8 +27,9 @@ describe('device state kept from uplinks', () => {
     const device = await plugin.request('GET', `/api/devices/${EUI}`);
     expect(Date.parse(device.body.last_seen_at)).toBe(Date.parse('2025-04-16T11:55:00Z'));
     expect(device.body.properties.device).toEqual({
-      device_id: 'eui-70b3d57ed0051a2b',
-      application_id: 'greenhouse-app',
+      network: 'tts',
+      app_id: 'greenhouse-app',
+      network_device_id: 'eui-70b3d57ed0051a2b',
       dev_eui: EUI,
       join_eui: '0000000000000000',
       dev_addr: '260B1E42',

@@ -1,31 +1,14 @@
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { JsonObject } from '../../../formatters/contract.js';
+import type { SendOutcome } from '../network.js';
+import { PeerPost } from '../peer-post.js';
 import { TtsUrlPolicy, UrlRefusedError, type UrlRefusal } from './push-urls.js';
-
-export type PushOutcome =
-  | { ok: true; status: number }
-  | {
-      ok: false;
-      /** HTTP status, or null when TTS could not be reached / timed out / the URL was refused. */
-      status: number | null;
-      /** 5xx, 429, network errors and timeouts are worth retrying; other 4xx and refused URLs are final. */
-      retryable: boolean;
-      /** From X-Rate-Limit-Retry (seconds) on 429. */
-      retryAfterMs: number | null;
-      code: string;
-      message: string;
-    };
-
-/** What is read of a TTS answer at most; the rest is not read (the connection is dropped). */
-export const MAX_ANSWER_BYTES = 64 * 1024;
 
 export interface TtsDownlinkClientOptions {
   userAgent: string;
   timeoutMs: number;
   /** Where requests may go; without it, PLUGIN_TTS_HOSTS / PLUGIN_TTS_ALLOW_PRIVATE from the environment. */
   policy: TtsUrlPolicy;
-  /** MAX_ANSWER_BYTES unless given. */
+  /** MAX_ANSWER_BYTES (peer-post.ts) unless given. */
   maxAnswerBytes?: number;
 }
 
@@ -71,134 +54,62 @@ export function ttsErrorMessage(status: number, text: string, truncated = false)
   return { code: `tts_http_${status}`, message: `TTS answered ${status}${text ? `: ${text.slice(0, 200)}` : ''}${truncated ? ' (answer too long, cut)' : ''}` };
 }
 
-function refusedOutcome(refusal: UrlRefusal): PushOutcome {
+function refusedOutcome(refusal: UrlRefusal): SendOutcome {
   return { ok: false, status: null, retryable: false, retryAfterMs: null, code: 'tts_url_refused', message: `downlink URL refused: ${refusal.message}` };
 }
 
 /**
- * Pushes to the X-Downlink-Push / X-Downlink-Replace URL captured from the device's webhook.
- * node:http directly: the answer is read up to a limit and the connection dropped after it, the
- * connection's DNS answer is checked by the policy, and no redirect is followed.
+ * Pushes to the X-Downlink-Push / X-Downlink-Replace URL captured from the device's webhook. The
+ * answer is read up to a limit (PeerPost), the connection's DNS answer is checked by the policy, and
+ * no redirect is followed.
  */
 export class TtsDownlinkClient {
   readonly policy: TtsUrlPolicy;
-  private readonly maxAnswerBytes: number;
-  private readonly httpAgent = new HttpAgent({ keepAlive: true });
-  private readonly httpsAgent = new HttpsAgent({ keepAlive: true });
+  private readonly peer = new PeerPost();
 
   constructor(private readonly options: TtsDownlinkClientOptions) {
     this.policy = options.policy;
-    this.maxAnswerBytes = options.maxAnswerBytes ?? MAX_ANSWER_BYTES;
   }
 
-  send(url: string, apiKey: string, body: JsonObject): Promise<PushOutcome> {
+  async send(url: string, apiKey: string, body: JsonObject): Promise<SendOutcome> {
     const target = this.policy.target(url);
-    if (!target.ok) return Promise.resolve(refusedOutcome(target.refusal));
-    const payload = Buffer.from(JSON.stringify(body));
+    if (!target.ok) return refusedOutcome(target.refusal);
     const { timeoutMs } = this.options;
-    const https = target.url.protocol === 'https:';
     const lookup = this.policy.lookupFor(target.url);
-
-    return new Promise<PushOutcome>((resolve) => {
-      let settled = false;
-      let timedOut = false;
-      let timer: NodeJS.Timeout | undefined;
-      /** Set once the status line is in: from then on the status decides, whatever breaks off. */
-      let finishAnswer: (() => void) | null = null;
-      const settle = (outcome: PushOutcome) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        resolve(outcome);
-      };
-      const failed = (err: unknown) => {
-        if (finishAnswer) return finishAnswer();
-        if (err instanceof UrlRefusedError) return settle(refusedOutcome(err.refusal));
-        settle({
-          ok: false,
-          status: null,
-          retryable: true,
-          retryAfterMs: null,
-          code: timedOut ? 'tts_timeout' : 'tts_unreachable',
-          message: timedOut
-            ? `TTS did not answer within ${timeoutMs} ms`
-            : `TTS could not be reached: ${err instanceof Error ? err.message : String(err)}`,
-        });
-      };
-      const answered = (res: IncomingMessage) => {
-        const status = res.statusCode ?? 0;
-        const chunks: Buffer[] = [];
-        let size = 0;
-        let truncated = false;
-        // Decided by the status with what was read: at the end, at the limit, or when the answer breaks off.
-        const done = () => {
-          if (settled) return;
-          if (status >= 200 && status < 300) return settle({ ok: true, status });
-          const text = Buffer.concat(chunks, size).toString('utf8');
-          const retryHeader = Number(res.headers['x-rate-limit-retry']);
-          settle({
-            ok: false,
-            status,
-            retryable: status === 429 || status >= 500,
-            retryAfterMs: status === 429 && Number.isFinite(retryHeader) && retryHeader > 0 ? retryHeader * 1000 : null,
-            ...ttsErrorMessage(status, text, truncated),
-          });
-        };
-        res.on('data', (chunk: Buffer) => {
-          if (truncated) return;
-          const room = this.maxAnswerBytes - size;
-          if (chunk.length <= room) {
-            chunks.push(chunk);
-            size += chunk.length;
-            return;
-          }
-          chunks.push(chunk.subarray(0, room));
-          size += room;
-          truncated = true;
-          // Not read further: the connection goes, with whatever is still on its way.
-          res.destroy();
-          done();
-        });
-        finishAnswer = done;
-        res.on('end', done);
-        res.on('error', done);
-        res.on('close', done);
-      };
-
-      const request = https ? httpsRequest : httpRequest;
-      let req: ReturnType<typeof httpRequest>;
-      try {
-        req = request(
-          target.url,
-          {
-            method: 'POST',
-            agent: https ? this.httpsAgent : this.httpAgent,
-            headers: {
-              Authorization: `Bearer ${apiKey}`,
-              'Content-Type': 'application/json',
-              'Content-Length': payload.length,
-              'User-Agent': this.options.userAgent,
-            },
-            ...(lookup ? { lookup } : {}),
-          },
-          answered,
-        );
-      } catch (err) {
-        // e.g. a key with characters no header may carry: TTS would never send such a key
-        return settle({ ok: false, status: null, retryable: false, retryAfterMs: null, code: 'tts_invalid_request', message: `the request could not be built: ${err instanceof Error ? err.message : String(err)}` });
-      }
-      req.on('error', failed);
-      timer = setTimeout(() => {
-        timedOut = true;
-        req.destroy(new Error('timeout'));
-      }, timeoutMs);
-      req.end(payload);
+    const answer = await this.peer.post(target.url, Buffer.from(JSON.stringify(body)), {
+      headers: { Authorization: `Bearer ${apiKey}`, 'Content-Type': 'application/json', 'User-Agent': this.options.userAgent },
+      timeoutMs,
+      ...(lookup ? { lookup } : {}),
+      ...(this.options.maxAnswerBytes !== undefined ? { maxAnswerBytes: this.options.maxAnswerBytes } : {}),
     });
+    switch (answer.kind) {
+      case 'invalid_request':
+        // e.g. a key with characters no header may carry: TTS would never send such a key
+        return { ok: false, status: null, retryable: false, retryAfterMs: null, code: 'tts_invalid_request', message: `the request could not be built: ${answer.message}` };
+      case 'timeout':
+        return { ok: false, status: null, retryable: true, retryAfterMs: null, code: 'tts_timeout', message: `TTS did not answer within ${timeoutMs} ms` };
+      case 'unreachable': {
+        if (answer.error instanceof UrlRefusedError) return refusedOutcome(answer.error.refusal);
+        const why = answer.error instanceof Error ? answer.error.message : String(answer.error);
+        return { ok: false, status: null, retryable: true, retryAfterMs: null, code: 'tts_unreachable', message: `TTS could not be reached: ${why}` };
+      }
+      case 'answered': {
+        const { status } = answer;
+        if (status >= 200 && status < 300) return { ok: true, status };
+        const retryHeader = Number(answer.headers['x-rate-limit-retry']);
+        return {
+          ok: false,
+          status,
+          retryable: status === 429 || status >= 500,
+          retryAfterMs: status === 429 && Number.isFinite(retryHeader) && retryHeader > 0 ? retryHeader * 1000 : null,
+          ...ttsErrorMessage(status, answer.text, answer.truncated),
+        };
+      }
+    }
   }
 
   /** Closes idle keep-alive connections. */
   close(): void {
-    this.httpAgent.destroy();
-    this.httpsAgent.destroy();
+    this.peer.close();
   }
 }

@@ -1,5 +1,7 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
+import type { Credentials } from '../network.js';
+import { ttsCredentialsOf } from './tts-credentials.js';
 
 /**
  * Where downlinks (and the application's TTS API key) may go. TTS sends the push and replace URLs
@@ -249,7 +251,7 @@ export class TtsUrlPolicy {
 /** Pinned TTS hosts of one application: the first it used, and those of the credentials stored before. */
 export interface HostPinStore {
   listDevices(q: { appId?: string; limit: number; cursor?: string }): Promise<{ items: { id: string; downlinkReady: boolean }[]; nextCursor: string | null }>;
-  getCredentials(deviceId: string): Promise<{ pushUrl: string } | null>;
+  getCredentials(deviceId: string): Promise<Credentials | null>;
 }
 
 const MAX_PINS = 32;
@@ -318,7 +320,7 @@ export class TtsHostPins {
       const page = await this.store.listDevices({ appId, limit: PIN_SCAN_PAGE, ...(cursor ? { cursor } : {}) });
       for (const device of page.items) {
         if (!device.downlinkReady) continue;
-        const creds = await this.store.getCredentials(device.id);
+        const creds = ttsCredentialsOf(await this.store.getCredentials(device.id));
         looked++;
         const target = creds ? this.policy.target(creds.pushUrl) : null;
         if (target?.ok) pins.add(normalizeHost(target.url.hostname));

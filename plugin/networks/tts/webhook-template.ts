@@ -1,4 +1,4 @@
-import { MESSAGE_TYPES } from '../../schemas/tts-webhook.js';
+import { MESSAGE_TYPES } from './webhook-schema.js';
 
 /** Path of each message type below the base URL; all land on the same handler, which dispatches on the body. */
 export const WEBHOOK_PATHS: Record<string, string> = Object.fromEntries(

@@ -1,6 +1,6 @@
 import type { JsonObject } from '../../../formatters/contract.js';
-import { MESSAGE_TYPES, type MessageType, type WebhookBody, type TtsLocation } from '../../schemas/tts-webhook.js';
-import type { TtsIds } from '../../store/records.js';
+import { MESSAGE_TYPES, type MessageType, type WebhookBody, type TtsLocation } from './webhook-schema.js';
+import type { DeviceIds, Location, NeutralUplink } from '../network.js';
 import { MAX_DOWNLINK_HEADER_LENGTH, type UrlRefusal } from './push-urls.js';
 
 /** The one member of the TTS `ApplicationUp` oneof that the body carries, or null for unknown types. */
@@ -53,38 +53,23 @@ export function downlinkHeadersOf(headers: Record<string, string | string[] | un
   return { kind: 'present', apiKey, pushUrl, replaceUrl, push, replace };
 }
 
-export function ttsIdsOf(body: WebhookBody): TtsIds {
+/** The neutral ids of a TTS device; EUIs and addresses upper case as everywhere in the plugin. */
+export function deviceIdsOf(body: WebhookBody): DeviceIds {
   const ids = body.end_device_ids;
   return {
-    device_id: ids.device_id,
-    application_id: ids.application_ids.application_id,
+    network: 'tts',
+    app_id: ids.application_ids.application_id,
+    network_device_id: ids.device_id,
     ...(ids.dev_eui ? { dev_eui: ids.dev_eui.toUpperCase() } : {}),
     ...(ids.join_eui ? { join_eui: ids.join_eui.toUpperCase() } : {}),
     ...(ids.dev_addr ? { dev_addr: ids.dev_addr.toUpperCase() } : {}),
   };
 }
 
-/** The uplink in the shape every network adapter produces for the pipeline. */
-export interface NormalizedUplink {
-  ids: TtsIds;
-  fPort: number;
-  fCnt: number;
-  sessionKeyId: string;
-  frmPayload: string;
-  bytes: Uint8Array;
-  decodedPayload?: JsonObject;
-  receivedAt: string;
-  rxMetadata?: JsonObject[];
-  settings?: JsonObject;
-  location?: TtsLocation & { name: string };
-  /** The whole webhook body, handed to Thinger-style formatters. */
-  message: JsonObject;
-}
-
 /** Location names in the order we trust them: the device's own GPS first. */
 const LOCATION_PREFERENCE = ['frm-payload', 'user'];
 
-export function pickLocation(locations: Record<string, TtsLocation> | undefined): (TtsLocation & { name: string }) | undefined {
+export function pickLocation(locations: Record<string, TtsLocation> | undefined): Location | undefined {
   if (!locations) return undefined;
   const names = Object.keys(locations).sort(
     (a, b) => (LOCATION_PREFERENCE.indexOf(a) + 1 || 99) - (LOCATION_PREFERENCE.indexOf(b) + 1 || 99),
@@ -93,21 +78,22 @@ export function pickLocation(locations: Record<string, TtsLocation> | undefined)
 }
 
 /** Requires `body.uplink_message`. */
-export function normalizeUplink(body: WebhookBody, fallbackTime: Date): NormalizedUplink {
+export function normalizeUplink(body: WebhookBody, fallbackTime: Date, json?: string): NeutralUplink {
   const up = body.uplink_message!;
-  const frmPayload = up.frm_payload ?? '';
+  const payload = up.frm_payload ?? '';
+  const location = pickLocation(up.locations);
   return {
-    ids: ttsIdsOf(body),
+    ids: deviceIdsOf(body),
     fPort: up.f_port ?? 0,
-    fCnt: up.f_cnt ?? 0,
-    sessionKeyId: up.session_key_id ?? '',
-    frmPayload,
-    bytes: new Uint8Array(Buffer.from(frmPayload, 'base64')),
+    fCnt: up.f_cnt ?? null,
+    session: up.session_key_id ?? '',
+    payload,
+    bytes: new Uint8Array(Buffer.from(payload, 'base64')),
     ...(up.decoded_payload ? { decodedPayload: up.decoded_payload } : {}),
     receivedAt: up.received_at ?? body.received_at ?? fallbackTime.toISOString(),
-    ...(up.rx_metadata ? { rxMetadata: up.rx_metadata } : {}),
-    ...(up.settings ? { settings: up.settings } : {}),
-    location: pickLocation(up.locations),
-    message: body as unknown as JsonObject,
+    radio: { rx_metadata: up.rx_metadata ?? [], settings: up.settings ?? {} },
+    ...(location ? { location } : {}),
+    report: body as unknown as JsonObject,
+    ...(json ? { reportJson: json } : {}),
   };
 }

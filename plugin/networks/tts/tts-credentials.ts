@@ -1,0 +1,19 @@
+import type { Credentials } from '../network.js';
+
+/** What TTS sends in X-Downlink-Apikey / -Push / -Replace. `apiKey` is a secret: it goes to TTS only. */
+export interface TtsCredentials {
+  apiKey: string;
+  pushUrl: string;
+  replaceUrl: string;
+}
+
+/** Stored credentials read back as TTS's, or null when they are not (another network's, or damaged). */
+export function ttsCredentialsOf(stored: Credentials | null): TtsCredentials | null {
+  if (!stored) return null;
+  const { apiKey, pushUrl, replaceUrl } = stored;
+  return typeof apiKey === 'string' && typeof pushUrl === 'string' && typeof replaceUrl === 'string' ? { apiKey, pushUrl, replaceUrl } : null;
+}
+
+export function sameTtsCredentials(a: TtsCredentials, b: TtsCredentials): boolean {
+  return a.apiKey === b.apiKey && a.pushUrl === b.pushUrl && a.replaceUrl === b.replaceUrl;
+}
