@@ -10,6 +10,7 @@ import type ivm from 'isolated-vm';
 import { LRUCache } from 'lru-cache';
 import type { FormatterError, LogEntry, LogLevel } from '../formatters/contract.js';
 import type { ScriptStyle } from '../formatters/javascript-output.js';
+import { BRIDGE_OPS, type Bridge, type BridgeOpName } from './bridge.js';
 import { fromIsolateException, runtimeError, SCRIPT_FILENAME, syntaxError } from './errors.js';
 import type { SharedIsolate } from './shared-isolate.js';
 import { ASYNC_FEATURE_MESSAGE, asyncFeaturePosition, asyncFeatureProbe } from './sync-only.js';
@@ -44,12 +45,12 @@ export interface LoadedScript {
 
 export type ScriptSlot = { ok: true; script: LoadedScript } | { ok: false; error: FormatterError };
 
-/** Bridge `run` operations: uplink, downlink (encode), decode downlink. */
-export type BridgeOp = 'u' | 'd' | 'x';
+/** What one bridge `run` does: uplink, downlink (encode), decode downlink. */
+export type RunOp = 'u' | 'd' | 'x';
 
 /** Inputs of one bridge `run`; `first`/`second` are JSON texts (payload, message, device). */
 export interface BridgeCall {
-  op: BridgeOp;
+  op: RunOp;
   b64?: string;
   fPort?: number;
   receivedAt?: string;
@@ -217,16 +218,15 @@ export class AppSandbox {
     try {
       const context = this.isolate.createContextSync();
       held.push(context);
-      const bridge = this.host.prelude.runSync(context, { reference: true }) as ivm.Reference<Record<string, BridgeFunction>>;
+      const bridge = this.host.prelude.runSync(context, { reference: true }) as ivm.Reference<Bridge>;
       held.push(bridge);
-      const get = (name: string): ivm.Reference<BridgeFunction> => {
+      const ops = {} as Record<BridgeOpName, ivm.Reference<BridgeFunction>>;
+      for (const name of BRIDGE_OPS) {
         const ref = bridge.getSync(name, { reference: true }) as ivm.Reference<BridgeFunction>;
         held.push(ref);
-        return ref;
-      };
-      const load = get('load');
-      const run = get('run');
-      const drain = get('drain');
+        ops[name] = ref;
+      }
+      const { load, run, drain } = ops;
       const envelope = parseEnvelope(load.applySync(undefined, [source], { timeout: timeoutMs }));
       if (envelope?.k !== 'ok') {
         releaseAll(held);
