@@ -16,6 +16,10 @@ import { staticUi } from './http/static-ui.js';
 import { webhookIntake } from './http/webhook-intake.js';
 import { PluginMetrics } from './metrics/metrics.js';
 import { Networks } from './networks/networks.js';
+import { thingparkIntake } from './http/thingpark-intake.js';
+import { LrcClient } from './networks/thingpark/lrc-client.js';
+import { ThingparkNetwork } from './networks/thingpark/thingpark-network.js';
+import { ThingparkReports } from './networks/thingpark/thingpark-reports.js';
 import { TtsCredentialAdmission } from './networks/tts/credential-admission.js';
 import { TtsDownlinkClient } from './networks/tts/downlink-client.js';
 import { STRICT_TTS_URL_POLICY, TtsUrlPolicy, type TtsUrlPolicyOptions } from './networks/tts/push-urls.js';
@@ -82,7 +86,8 @@ export async function createApp(deps: AppDeps): Promise<PluginApp> {
   const timeoutMs = deps.ttsTimeoutMs ?? 10_000;
   const ttsPolicy = new TtsUrlPolicy(deps.ttsUrlPolicy ?? STRICT_TTS_URL_POLICY);
   const ttsClient = new TtsDownlinkClient({ userAgent, timeoutMs, policy: ttsPolicy });
-  const networks = new Networks([new TtsNetwork(ttsClient)]);
+  const lrc = new LrcClient({ userAgent, timeoutMs, now: () => clock.now() });
+  const networks = new Networks([new TtsNetwork(ttsClient), new ThingparkNetwork(lrc)]);
   const downlinks = new DownlinkService({
     store,
     formatters,
@@ -107,6 +112,7 @@ export async function createApp(deps: AppDeps): Promise<PluginApp> {
   const reports = new ReportHandler({ store, uplinks, downlinks, events, background });
   const admission = new TtsCredentialAdmission({ store, policy: ttsPolicy, events, clock });
   const webhooks = new TtsWebhooks({ profiles, reports, admission, events, clock, refused });
+  const thingpark = new ThingparkReports({ profiles, reports, refused, clock });
   const metrics = new PluginMetrics({ store, formatters, uplinks, downlinks, clock });
   const services: Services = {
     store,
@@ -167,10 +173,11 @@ export async function createApp(deps: AppDeps): Promise<PluginApp> {
     timer.unref();
   }
 
-  const intake = webhookIntake({ webhooks, logger, refused: metrics.webhookRefused });
+  // Network reports bypass Koa: TTS webhooks in the plain case, ThingPark reports always.
+  const intakes = [webhookIntake({ webhooks, logger, refused: metrics.webhookRefused }), thingparkIntake({ reports: thingpark, logger, refused: metrics.webhookRefused })];
   const koaHandler = koa.callback();
   const handler: RequestListener = (req, res) => {
-    if (!intake(req, res)) void koaHandler(req, res);
+    if (!intakes.some((intake) => intake(req, res))) void koaHandler(req, res);
   };
 
   return {
@@ -180,6 +187,7 @@ export async function createApp(deps: AppDeps): Promise<PluginApp> {
     async close() {
       stopFormatterEvents();
       ttsClient.close();
+      lrc.close();
       metrics.close();
       if (timer) clearInterval(timer);
       await ticking;

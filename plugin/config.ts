@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { PoolOptions } from '../sandbox/formatter-pool.js';
-import { bodyValidator } from './http/validate.js';
+import { bodyValidator } from './schemas/validate.js';
 import { parseHostList, type TtsUrlPolicyOptions } from './networks/tts/push-urls.js';
 
 /** Host names, IPv4 and (bracketed) IPv6 literals, separated by commas. */

@@ -16,7 +16,11 @@ export function buildManifest() {
     engines: { node: '>=20.11' },
     task: { type: 'service', start: 'npm start', port: 3000, health: '/healthz' },
     ui: { entry: '/', title: 'LoRaWAN Bridge' },
-    auth: { admin: 'Authorization: Bearer <PLUGIN_ADMIN_TOKEN>', webhooks: 'Authorization: Bearer <profile webhook token>' },
+    auth: {
+      admin: 'Authorization: Bearer <PLUGIN_ADMIN_TOKEN>',
+      webhooks: 'Authorization: Bearer <profile webhook token>',
+      thingpark: 'Token query parameter signed with the profile\'s AS key (ThingPark tunnel interface)',
+    },
     endpoints: {
       health: { method: 'GET', path: '/healthz' },
       manifest: { method: 'GET', path: '/manifest.json' },
@@ -24,12 +28,13 @@ export function buildManifest() {
         method: 'POST',
         paths: ['/uplink', '/tts/webhook', ...Object.values(WEBHOOK_PATHS).map((p) => `/tts/webhook${p}`)],
       },
+      thingpark_reports: { method: 'POST', path: '/thingpark/{app_id}' },
       downlink: { method: 'POST', path: '/downlink/{device_id}' },
       downlink_clear: { method: 'POST', path: '/downlink/{device_id}/clear' },
       api: { path: '/api', resources: ['profiles', 'devices', 'buckets', 'events', 'dead-letters', 'formatters'] },
     },
     settings: {
-      scope: 'per TTS application id; "default" applies to every application without its own profile',
+      scope: 'per application (a TTS application id, or the name of a ThingPark connection); "default" applies to every TTS application without its own profile',
       schema: ProfileSettingsSchema,
     },
   };

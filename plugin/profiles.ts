@@ -1,8 +1,8 @@
 import { LRUCache } from 'lru-cache';
 import type { FormatterSpec } from '../formatters/contract.js';
-import { HttpError, notFound } from './http/http-error.js';
+import { DomainError, notFound } from './domain-error.js';
 import { newToken, secretHash } from './http/secrets.js';
-import { bodyValidator } from './http/validate.js';
+import { bodyValidator } from './schemas/validate.js';
 import { DEFAULT_PROFILE, ProfileSettingsSchema, type ProfileSettings } from './schemas/profile.js';
 import type { Store } from './store/store.js';
 import type { FormatterPool } from '../sandbox/formatter-pool.js';
@@ -68,7 +68,7 @@ export class Profiles {
     const own = await this.lookup(appId);
     if (own) return { appId, profileId: appId, ...own };
     const fallback = await this.lookup(DEFAULT_PROFILE);
-    if (!fallback) throw new HttpError(503, 'not_ready', 'the Default profile is missing');
+    if (!fallback) throw new DomainError('unavailable', 'not_ready', 'the Default profile is missing');
     return { appId, profileId: DEFAULT_PROFILE, ...fallback };
   }
 
@@ -89,20 +89,39 @@ export class Profiles {
    */
   async put(appId: string, body: unknown): Promise<{ created: boolean; settings: ProfileSettings }> {
     const settings = profileValidator.parse(body ?? {});
+    const before = await this.store.getProfile(appId);
+    if (settings.network === 'thingpark') this.connectThingpark(appId, settings, before?.settings);
     const problem = await this.formatters.check(appId, formatterSpec(settings));
     if (problem) {
-      throw new HttpError(400, 'formatter_invalid', `formatter: ${problem.message}`, {
+      throw new DomainError('invalid', 'formatter_invalid', `formatter: ${problem.message}`, {
         kind: problem.kind,
         ...(problem.line !== undefined ? { line: problem.line, column: problem.column } : {}),
       });
     }
-    const before = await this.store.getProfile(appId);
     const { created } = await this.store.putProfile(appId, settings, newToken());
     this.cache.delete(appId);
     // A new formatter (for a new profile: other than Default's, which ran until now) gets its chance.
     const formatter = JSON.stringify(formatterSpec(settings));
     if (!before || JSON.stringify(formatterSpec(before.settings)) !== formatter) await this.resumeFormatters(appId);
     return { created, settings };
+  }
+
+  /**
+   * A ThingPark profile needs its connection; the AS key is write-only, so a save without it keeps
+   * the stored one. Default takes TTS webhooks of applications without a profile: it stays TTS.
+   */
+  private connectThingpark(appId: string, settings: ProfileSettings, before: ProfileSettings | undefined): void {
+    const refuse = (message: string) => {
+      throw new DomainError('invalid', 'invalid_profile', message, { errors: [{ path: '/thingpark', message }] });
+    };
+    if (appId === DEFAULT_PROFILE) refuse('the Default profile serves TTS applications without a profile of their own; add a profile for the ThingPark connection');
+    if (!settings.thingpark) return refuse('a ThingPark profile needs thingpark: {as_id, as_key, downlink_url}');
+    if (!settings.thingpark.as_key) {
+      const stored = before?.network === 'thingpark' ? before.thingpark?.as_key : undefined;
+      if (!stored) refuse('thingpark.as_key is required (the Tunnel Interface Authentication Key, 32 hex digits)');
+      settings.thingpark.as_key = stored;
+    }
+    settings.thingpark.as_key = settings.thingpark.as_key!.toLowerCase();
   }
 
   /** Lifts the suspensions this profile's save may fix: its application's, or for Default, those without a profile. */
@@ -114,7 +133,7 @@ export class Profiles {
 
   async delete(appId: string): Promise<void> {
     if (appId === DEFAULT_PROFILE) {
-      throw new HttpError(409, 'default_profile', 'the Default profile cannot be deleted');
+      throw new DomainError('conflict', 'default_profile', 'the Default profile cannot be deleted');
     }
     if (!(await this.store.deleteProfile(appId))) throw notFound('profile', appId);
     this.cache.delete(appId);

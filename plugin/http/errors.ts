@@ -1,5 +1,6 @@
 import type { Context, Next } from 'koa';
 import type { Logger } from 'pino';
+import { DOMAIN_ERROR_STATUS, DomainError } from '../domain-error.js';
 import { errorShapeFor } from './error-shapes.js';
 import { HttpError } from './http-error.js';
 
@@ -35,7 +36,12 @@ export interface ErrorAnswer {
  * without internals and is logged. Shared by Koa's error handler and the webhook intake.
  */
 export function errorAnswer(caught: unknown, path: string, logger: Logger): ErrorAnswer {
-  const err = caught instanceof HttpError ? caught : fromFrameworkError(caught as FrameworkError);
+  const err =
+    caught instanceof HttpError
+      ? caught
+      : caught instanceof DomainError
+        ? new HttpError(DOMAIN_ERROR_STATUS[caught.kind], caught.code, caught.message, caught.details, caught.headers)
+        : fromFrameworkError(caught as FrameworkError);
   if (err) return { status: err.status, headers: err.headers, body: errorShapeFor(path)(err) };
   logger.error({ err: caught, path }, 'unhandled error');
   return { status: 500, headers: {}, body: errorShapeFor(path)(new HttpError(500, 'internal', 'internal error')) };

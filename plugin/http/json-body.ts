@@ -1,7 +1,7 @@
 import { bodyParser } from '@koa/bodyparser';
 import type { Context, Next } from 'koa';
 import { HttpError } from './http-error.js';
-import { assertJsonDepth } from './json-depth.js';
+import { assertJsonDepth } from '../schemas/json-depth.js';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 

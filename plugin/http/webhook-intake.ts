@@ -3,9 +3,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { TtsWebhooks } from '../networks/tts/tts-webhooks.js';
 import { isWebhookPath } from '../routes/webhooks.js';
-import { errorAnswer, invalidJson } from './errors.js';
+import { invalidJson } from './errors.js';
+import { intakeAnswers } from './intake-answers.js';
 import { BODY_LIMIT_BYTES } from './json-body.js';
-import { SECURITY_HEADERS } from './security-headers.js';
 
 /** Takes the request and answers it (true), or leaves it to Koa (false). */
 export type Intake = (req: IncomingMessage, res: ServerResponse) => boolean;
@@ -31,16 +31,7 @@ export function webhookIntake(deps: {
     const query = url.indexOf('?');
     const path = query < 0 ? url : url.slice(0, query);
     if (!isWebhookPath(path)) return false;
-    const answer = (status: number, body: unknown, headers: Record<string, string> = {}) => {
-      const text = JSON.stringify(body);
-      res.writeHead(status, { ...SECURITY_HEADERS, ...headers, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
-      res.end(text);
-    };
-    const fail = (err: unknown) => {
-      const a = errorAnswer(err, path, deps.logger);
-      deps.refused?.(a.status);
-      answer(a.status, a.body, a.headers);
-    };
+    const { answer, fail } = intakeAnswers(res, path, deps);
     const chunks: Buffer[] = [];
     // A client that goes away mid-body gets no answer, and nothing of its webhook is handled.
     req.on('error', () => res.destroy());

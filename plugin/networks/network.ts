@@ -116,10 +116,20 @@ export interface DownlinkOptions {
 /** Where a device's downlinks go: built from stored credentials and/or the profile; opaque to the pipeline. */
 export type DownlinkTarget = { readonly network: NetworkName };
 
+/** A formatted downlink the network cannot take (ThingPark: no bytes); the message fails with `code`. */
+export class DownlinkRefused extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 export interface DownlinkTransport {
   /** A correlation id in the form the network echoes back. */
   newCorrelationId(): string;
-  /** What is sent for a formatted downlink; kept on the message as its `request`. */
+  /** What is sent for a formatted downlink; kept on the message as its `request`. DownlinkRefused if the network cannot take it. */
   build(out: DownlinkOutput, opts: DownlinkOptions, device: DeviceRecord | null): JsonObject;
   /** Where to send, or null while the network has not told us yet (the message waits). */
   target(device: DeviceRecord, profile: ResolvedProfile, credentials: Credentials | null): DownlinkTarget | null;

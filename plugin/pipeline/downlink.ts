@@ -3,8 +3,8 @@ import type { DownlinkOutput, JsonObject } from '../../formatters/contract.js';
 import type { FormatterPool } from '../../sandbox/formatter-pool.js';
 import type { Clock } from '../clock.js';
 import type { EventLog } from '../events/event-log.js';
-import { HttpError, notFound } from '../http/http-error.js';
-import type { DeliveryEvent, SendOutcome } from '../networks/network.js';
+import { DomainError, notFound } from '../domain-error.js';
+import { DownlinkRefused, type DeliveryEvent, type SendOutcome } from '../networks/network.js';
 import type { Networks } from '../networks/networks.js';
 import { formatterSpec, type Profiles, type ResolvedProfile } from '../profiles.js';
 import type { MessageRequest } from '../schemas/downlink.js';
@@ -73,7 +73,7 @@ export class DownlinkService {
   ): Promise<{ ok: true; out: DownlinkOutput } | { ok: false; code: string; message: string }> {
     if (req.encoding === 'base64') {
       if (typeof req.message !== 'string' || !BASE64.test(req.message) || req.message.length === 0) {
-        throw new HttpError(400, 'invalid_message', 'with encoding base64, message must be a non-empty base64 string');
+        throw new DomainError('invalid', 'invalid_message', 'with encoding base64, message must be a non-empty base64 string');
       }
       return { ok: true, out: { frmPayload: req.message } };
     }
@@ -104,7 +104,7 @@ export class DownlinkService {
     const profile = await profiles.resolve(device.appId);
     const messageId = req.message_id ?? randomUUID();
     if (await store.getMessage(deviceId, messageId)) {
-      throw new HttpError(409, 'duplicate_message_id', `message '${messageId}' already exists for device '${deviceId}'`, { message_id: messageId });
+      throw new DomainError('conflict', 'duplicate_message_id', `message '${messageId}' already exists for device '${deviceId}'`, { message_id: messageId });
     }
     const lastPort = (device.properties.device as { f_port?: number } | undefined)?.f_port;
     const requestedPort = req.f_port ?? profile.settings.downlink.f_port ?? (lastPort && lastPort >= 1 && lastPort <= 223 ? lastPort : null);
@@ -146,19 +146,24 @@ export class DownlinkService {
     } else {
       const fPort = formatted.out.fPort ?? requestedPort;
       if (fPort === null) {
-        throw new HttpError(400, 'f_port_required', 'no f_port: set f_port, a profile default, or wait for the device\'s first uplink');
+        throw new DomainError('invalid', 'f_port_required', 'no f_port: set f_port, a profile default, or wait for the device\'s first uplink');
       }
       if (!Number.isInteger(fPort) || fPort < 1 || fPort > 223) {
         this.finish(message, 'FAILED', 'failed', { code: 'invalid_f_port', message: `f_port ${fPort} is outside 1..223` });
       } else {
         message.fPort = fPort;
-        message.request = transport.build(formatted.out, { fPort, priority, confirmed, correlationId }, device);
-        // A lease: if the process dies during the first push, the scheduler retries it after a restart.
-        message.nextAttemptAt = new Date(now.getTime() + PUSH_LEASE_MS).toISOString();
+        try {
+          message.request = transport.build(formatted.out, { fPort, priority, confirmed, correlationId }, device);
+          // A lease: if the process dies during the first push, the scheduler retries it after a restart.
+          message.nextAttemptAt = new Date(now.getTime() + PUSH_LEASE_MS).toISOString();
+        } catch (err) {
+          if (!(err instanceof DownlinkRefused)) throw err;
+          this.finish(message, 'FAILED', 'failed', { code: err.code, message: err.message });
+        }
       }
     }
     if (!(await store.insertMessage(message))) {
-      throw new HttpError(409, 'duplicate_message_id', `message '${messageId}' already exists for device '${deviceId}'`, { message_id: messageId });
+      throw new DomainError('conflict', 'duplicate_message_id', `message '${messageId}' already exists for device '${deviceId}'`, { message_id: messageId });
     }
     const failed = message.status === 'FAILED';
     await this.announce(message, failed ? 'error' : 'info', failed ? `Downlink failed: ${message.error?.message}` : 'Downlink created');
@@ -336,7 +341,7 @@ export class DownlinkService {
     if (!device) throw notFound('device', deviceId);
     const network = this.deps.networks.get(device.ids.network);
     const target = network.downlinks.target(device, await this.deps.profiles.resolve(device.appId), await this.deps.store.getCredentials(deviceId));
-    if (!target) throw new HttpError(409, 'no_downlink_url', `${network.label} has not sent this device's downlink URLs yet; wait for its next uplink`);
+    if (!target) throw new DomainError('conflict', 'no_downlink_url', `${network.label} has not sent this device's downlink URLs yet; wait for its next uplink`);
     const outcome = await network.downlinks.clear(target, device);
     await this.deps.events.record({
       appId: device.appId,

@@ -1,9 +1,9 @@
 import type { FormatterError, FormatterSpec, JsonObject, RunReport } from '../../formatters/contract.js';
 import type { FormatterPool } from '../../sandbox/formatter-pool.js';
 import type { Clock } from '../clock.js';
-import { HttpError } from '../http/http-error.js';
-import { bodyValidator } from '../http/validate.js';
-import type { Network, NeutralUplink } from '../networks/network.js';
+import { DomainError } from '../domain-error.js';
+import { bodyValidator } from '../schemas/validate.js';
+import { DownlinkRefused, type Network, type NeutralUplink } from '../networks/network.js';
 import type { Networks } from '../networks/networks.js';
 import type { Profiles } from '../profiles.js';
 import { formatterSpec } from '../profiles.js';
@@ -52,14 +52,14 @@ export async function runFormatterTest(
   if (req.direction === 'uplink') {
     const input = req.input as Record<string, unknown> | null;
     if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-      throw new HttpError(400, 'invalid_input', `uplink input must be a ${network.label} uplink report or {frm_payload|bytes, f_port}`);
+      throw new DomainError('invalid', 'invalid_input', `uplink input must be a ${network.label} uplink report or {frm_payload|bytes, f_port}`);
     }
     const now = deps.clock.now();
     // The short form becomes the report it stands for, so both forms run the same way.
     const short = 'f_port' in input || 'frm_payload' in input || 'bytes' in input;
     const report: JsonObject = short ? network.reportFor(sampleOf(input, now), appId) : input;
     const uplink = uplinkOfInput(network, report, appId, now);
-    if (!uplink) throw new HttpError(400, 'invalid_input', `the input is no ${network.label} uplink report`);
+    if (!uplink) throw new DomainError('invalid', 'invalid_input', `the input is no ${network.label} uplink report`);
     return answer(await deps.formatters.runUplink(appId, spec, formatterCall(uplink), 'test'));
   }
 
@@ -68,17 +68,20 @@ export async function runFormatterTest(
   const result = answer(report);
   if (report.ok && report.output) {
     result.network = network.name;
-    result.request = network.downlinks.build(
-      report.output,
-      {
-        fPort: report.output.fPort ?? fPort ?? 1,
-        priority: profile.settings.downlink.priority,
-        confirmed: profile.settings.downlink.confirmed,
-        // one of the form it would have; each message gets its own when it is created
-        correlationId: network.downlinks.newCorrelationId(),
-      },
-      null,
-    );
+    const options = {
+      fPort: report.output.fPort ?? fPort ?? 1,
+      priority: profile.settings.downlink.priority,
+      confirmed: profile.settings.downlink.confirmed,
+      // one of the form it would have; each message gets its own when it is created
+      correlationId: network.downlinks.newCorrelationId(),
+    };
+    try {
+      result.request = network.downlinks.build(report.output, options, null);
+    } catch (err) {
+      if (!(err instanceof DownlinkRefused)) throw err;
+      result.ok = false;
+      result.errors.push({ kind: 'contract', message: err.message });
+    }
   }
   return result;
 }
@@ -88,7 +91,7 @@ function uplinkOfInput(network: Network, report: JsonObject, appId: string, now:
   try {
     return network.uplinkOf(report, appId, now);
   } catch (err) {
-    if (err instanceof HttpError && err.status === 400) throw new HttpError(400, 'invalid_input', err.message, err.details);
+    if (err instanceof DomainError && err.kind === 'invalid') throw new DomainError('invalid', 'invalid_input', err.message, err.details);
     throw err;
   }
 }

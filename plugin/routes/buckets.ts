@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import { HttpError, notFound } from '../http/http-error.js';
-import { queryValidator } from '../http/validate.js';
+import { queryValidator } from '../schemas/validate.js';
 import { BucketDataQuery, BucketListQuery } from '../schemas/queries.js';
 import { toCsv } from './csv.js';
 import { bucketView } from './views.js';

@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import { HttpError, notFound } from '../http/http-error.js';
-import { queryValidator } from '../http/validate.js';
+import { queryValidator } from '../schemas/validate.js';
 import { DEFAULT_PROFILE } from '../schemas/profile.js';
 import { DeadLetterQuery } from '../schemas/queries.js';
 import { WriteConflict } from '../store/errors.js';

@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import { HttpError, notFound } from '../http/http-error.js';
-import { queryValidator } from '../http/validate.js';
+import { queryValidator } from '../schemas/validate.js';
 import { DeviceListQuery } from '../schemas/queries.js';
 import { deviceView, messageView } from './views.js';
 import type { Services } from './services.js';

@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { bodyIsEmpty } from '../http/json-body.js';
 import { HttpError, notFound } from '../http/http-error.js';
-import { bodyValidator, queryValidator } from '../http/validate.js';
+import { bodyValidator, queryValidator } from '../schemas/validate.js';
 import { DownlinkOptionsSchema, DownlinkQuerySchema, MessageRequestSchema, type DownlinkOptions } from '../schemas/downlink.js';
 import { MessageListQuery } from '../schemas/queries.js';
 import type { MessageRecord } from '../store/records.js';

@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import { PassThrough } from 'node:stream';
 import { HttpError } from '../http/http-error.js';
 import { bearerToken, secretHash } from '../http/secrets.js';
-import { queryValidator } from '../http/validate.js';
+import { queryValidator } from '../schemas/validate.js';
 import { EventQuery } from '../schemas/queries.js';
 import type { EventRecord } from '../store/records.js';
 import { eventView } from './views.js';

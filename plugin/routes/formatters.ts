@@ -1,5 +1,5 @@
 import Router from '@koa/router';
-import { bodyValidator } from '../http/validate.js';
+import { bodyValidator } from '../schemas/validate.js';
 import { runFormatterTest } from '../pipeline/formatter-test.js';
 import { FormatterTestSchema } from '../schemas/formatter-test.js';
 import { TEMPLATES } from '../../formatters/templates.js';

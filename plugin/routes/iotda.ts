@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import { HttpError, notFound } from '../http/http-error.js';
 import { matchesSecret, secretHash } from '../http/secrets.js';
-import { bodyValidator } from '../http/validate.js';
+import { bodyValidator } from '../schemas/validate.js';
 import { MessageRequestSchema } from '../schemas/downlink.js';
 import type { MessageRecord } from '../store/records.js';
 import { iotdaTime } from './views.js';

@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { HttpError } from '../http/http-error.js';
+import { thingparkSetup } from '../networks/thingpark/connection-setup.js';
 import { webhookSetup } from '../networks/tts/webhook-template.js';
 import type { Suspension } from '../../sandbox/circuit-breaker.js';
 import { APP_ID_PATTERN, DEFAULT_PROFILE } from '../schemas/profile.js';
@@ -67,7 +68,10 @@ export function profileRoutes(s: Services): Router {
     const appId = appIdParam(ctx);
     const profile = await s.profiles.get(appId);
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = webhookSetup(publicBase(s, ctx), appId, profile.webhookToken);
+    ctx.body =
+      profile.settings.network === 'thingpark'
+        ? thingparkSetup(publicBase(s, ctx), appId, profile.settings.thingpark)
+        : { network: 'tts', ...webhookSetup(publicBase(s, ctx), appId, profile.webhookToken) };
   });
 
   router.post('/:app_id/webhook', async (ctx) => {
@@ -75,7 +79,7 @@ export function profileRoutes(s: Services): Router {
     const token = await s.profiles.rotateToken(appId);
     await s.events.record({ appId, deviceId: null, category: 'profile', severity: 'warning', title: 'Webhook token rotated', details: {} });
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = webhookSetup(publicBase(s, ctx), appId, token);
+    ctx.body = { network: 'tts', ...webhookSetup(publicBase(s, ctx), appId, token) };
   });
 
   return router;

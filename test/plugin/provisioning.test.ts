@@ -67,7 +67,7 @@ describe('auto-provisioning', () => {
       device_id: EUI,
       severity: 'info',
       title: 'Device provisioned',
-      details: { profile: 'greenhouse-app', bucket_id: EUI, tts_device_id: 'eui-70b3d57ed0051a2b' },
+      details: { profile: 'greenhouse-app', bucket_id: EUI, network: 'tts', network_device_id: 'eui-70b3d57ed0051a2b' },
     });
   });
 

@@ -87,6 +87,7 @@ function networkNeutral(value: any): any {
     return { ...rest, network: 'tts', request: tts_request };
   }
   if ('reason' in out && 'replayed_at' in out && 'body' in out) out.network = 'tts';
+  if ('template' in out && 'base_url' in out) out.network = 'tts';
   if (out.name === 'device' && (out.value as Record<string, unknown> | undefined)?.device_id !== undefined) out.value = neutralIds(out.value as Record<string, unknown>);
   return out;
 }

@@ -38,7 +38,10 @@ describe('SQLite schema upgrades', () => {
     const store = new SqliteStore({ file, eventCap: 1000, now: () => new Date() });
     const device = await store.getDevice('0011223344556677');
     await store.close();
-    expect(device?.properties).toEqual({ device: { ...ids, f_port: 3, f_cnt: 41 }, downlink: { interval: 60 } });
+    // The last migration names the ids network-neutrally (networks/network.ts).
+    const neutral = { network: 'tts', app_id: 'app-1', network_device_id: 'dev-1', dev_eui: '0011223344556677' };
+    expect(device?.properties).toEqual({ device: { ...neutral, f_port: 3, f_cnt: 41 }, downlink: { interval: 60 } });
+    expect(device?.ids).toEqual(neutral);
     expect(device?.lastSeenAt).toBe('2025-01-02T00:00:00.000Z');
   });
 

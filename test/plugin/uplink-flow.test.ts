@@ -40,7 +40,8 @@ describe('uplink flow', () => {
       app_id: 'greenhouse-app',
       bucket_id: '70B3D57ED0051A2B',
       downlink_ready: true,
-      tts: { device_id: 'eui-70b3d57ed0051a2b', dev_eui: '70B3D57ED0051A2B' },
+      network: 'tts',
+      ids: { network: 'tts', app_id: 'greenhouse-app', network_device_id: 'eui-70b3d57ed0051a2b', dev_eui: '70B3D57ED0051A2B' },
       properties: { device: { f_port: 2, f_cnt: 1423 }, downlink: {} },
     });
     expect(JSON.stringify(device.body)).not.toContain('NNSXS');

@@ -30,7 +30,8 @@ describe('webhook settings per profile', () => {
     const res = await plugin.request('GET', '/api/profiles/greenhouse-app/webhook');
     expect(res.status).toBe(200);
     expect(res.headers.get('cache-control')).toBe('no-store');
-    expect(Object.keys(res.body).sort()).toEqual(['base_url', 'headers', 'paths', 'template']);
+    expect(Object.keys(res.body).sort()).toEqual(['base_url', 'headers', 'network', 'paths', 'template']);
+    expect(res.body.network).toBe('tts');
     expect(res.body.base_url).toBe('https://bridge.example.com/tts/webhook');
     expect(res.body.paths).toEqual(PATHS);
     expect(res.body.headers).toEqual({ Authorization: expect.stringMatching(/^Bearer [A-Za-z0-9_-]{20,}$/) });

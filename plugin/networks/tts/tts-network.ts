@@ -1,5 +1,5 @@
 import type { DownlinkOutput, JsonObject } from '../../../formatters/contract.js';
-import { bodyValidator } from '../../http/validate.js';
+import { bodyValidator } from '../../schemas/validate.js';
 import type { DeviceRecord } from '../../store/records.js';
 import type { Credentials, DownlinkOptions, DownlinkTarget, DownlinkTransport, Network, NeutralUplink, SendOutcome, UplinkSample } from '../network.js';
 import { randomUUID } from 'node:crypto';

@@ -1,10 +1,10 @@
 import type { JsonObject } from '../../../formatters/contract.js';
 import type { Clock } from '../../clock.js';
 import type { EventLog } from '../../events/event-log.js';
-import { HttpError } from '../../http/http-error.js';
-import { assertJsonDepth } from '../../http/json-depth.js';
+import { DomainError } from '../../domain-error.js';
+import { assertJsonDepth } from '../../schemas/json-depth.js';
 import { bearerToken, matchesSecret } from '../../http/secrets.js';
-import { bodyValidator } from '../../http/validate.js';
+import { bodyValidator } from '../../schemas/validate.js';
 import type { ReportAnswer, ReportHandler } from '../../pipeline/reports.js';
 import type { RefusedWebhooks } from '../../pipeline/refused-webhooks.js';
 import type { Profiles, ResolvedProfile } from '../../profiles.js';
@@ -62,7 +62,7 @@ export class TtsWebhooks {
   async handle(req: WebhookRequest): Promise<ReportAnswer> {
     const { profiles, events } = this.deps;
     if (typeof req.body !== 'object' || req.body === null || Array.isArray(req.body)) {
-      throw new HttpError(400, 'invalid_webhook', 'the body must be a TTS ApplicationUp JSON object');
+      throw new DomainError('invalid', 'invalid_webhook', 'the body must be a TTS ApplicationUp JSON object');
     }
     assertJsonDepth(req.body);
     const appId = applicationIdOf(req.body);
@@ -72,7 +72,7 @@ export class TtsWebhooks {
     // A profile of another network takes no TTS webhooks, whatever its (unused) webhook token.
     if (token === null || profile.settings.network !== 'tts' || !matchesSecret(token, profile.webhookTokenHash)) {
       await this.deps.refused.refuse({ appId, profileId: profile.profileId, tokenSent: token !== null, remoteAddress: req.remoteAddress });
-      throw new HttpError(401, 'unauthorized', `missing or wrong webhook token for application '${appId ?? '?'}'`, {}, {
+      throw new DomainError('unauthorized', 'unauthorized', `missing or wrong webhook token for application '${appId ?? '?'}'`, {}, {
         'WWW-Authenticate': 'Bearer',
       });
     }

@@ -3,7 +3,7 @@
  * store's JSON.stringify and the formatters' input all recurse: a 20,000-deep body overflowed the
  * stack (a 500). Walked with a stack of its own, so any depth costs only its size to check.
  */
-import { HttpError } from './http-error.js';
+import { DomainError } from '../domain-error.js';
 
 export const MAX_JSON_DEPTH = 64;
 
@@ -34,6 +34,6 @@ export function nestsDeeperThan(value: unknown, limit: number): boolean {
 /** Refuses a body nesting deeper than MAX_JSON_DEPTH: a 400 like any body that is not JSON the plugin takes. */
 export function assertJsonDepth(value: unknown): void {
   if (nestsDeeperThan(value, MAX_JSON_DEPTH)) {
-    throw new HttpError(400, 'invalid_json', `request body is nested deeper than ${MAX_JSON_DEPTH} levels`, { max_depth: MAX_JSON_DEPTH });
+    throw new DomainError('invalid', 'invalid_json', `request body is nested deeper than ${MAX_JSON_DEPTH} levels`, { max_depth: MAX_JSON_DEPTH });
   }
 }

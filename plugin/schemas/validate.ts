@@ -1,7 +1,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import formatsPlugin from 'ajv-formats';
 import type { Static, TSchema } from '@sinclair/typebox';
-import { HttpError } from './http-error.js';
+import { DomainError } from '../domain-error.js';
 
 /** One Ajv for the process: validators are compiled once, at import time of their schema module. */
 // ajv-formats is CommonJS with a default export; under NodeNext the plugin sits on `.default`.
@@ -46,7 +46,7 @@ function build<S extends TSchema>(fn: ValidateFunction, schema: S, code: string)
       const result = check(value);
       if (!result.ok) {
         const first = result.errors[0];
-        throw new HttpError(400, code, `${first.path} ${first.message}`, { errors: result.errors });
+        throw new DomainError('invalid', code, `${first.path} ${first.message}`, { errors: result.errors });
       }
       return result.value;
     },

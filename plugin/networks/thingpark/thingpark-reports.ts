@@ -1,0 +1,59 @@
+import type { Clock } from '../../clock.js';
+import { DomainError } from '../../domain-error.js';
+import type { ReportAnswer, ReportHandler } from '../../pipeline/reports.js';
+import type { RefusedWebhooks } from '../../pipeline/refused-webhooks.js';
+import type { Profiles } from '../../profiles.js';
+import { APP_ID_PATTERN } from '../../schemas/profile.js';
+import { networkReportOf } from './normalize.js';
+import { parseReport } from './report.js';
+import { reportToken, tokensEqual } from './token.js';
+
+export interface ThingparkRequest {
+  appId: string;
+  query: URLSearchParams;
+  body: string;
+  contentType: string | undefined;
+  remoteAddress: string;
+}
+
+const TOKEN = /^[0-9a-fA-F]{64}$/;
+
+/**
+ * ThingPark reports, `POST /thingpark/{app_id}?LrnDevEui…&AS_ID&Time&Token`: authenticated as the
+ * reference says for each type (token over body fields, query and AS key; AS_ID; the query Time
+ * within the profile's window), then handed to the pipeline as neutral reports. Refusals cost no
+ * durable write (aggregated events, as refused TTS webhooks).
+ */
+export class ThingparkReports {
+  constructor(private readonly deps: { profiles: Profiles; reports: ReportHandler; refused: RefusedWebhooks; clock: Clock }) {}
+
+  async handle(req: ThingparkRequest): Promise<ReportAnswer> {
+    const { appId, query } = req;
+    const token = query.get('Token');
+    const refuse = async (kind: 'unauthorized' | 'forbidden', code: string, message: string): Promise<never> => {
+      await this.deps.refused.refuse({ appId: APP_ID_PATTERN.test(appId) ? appId : null, profileId: `thingpark:${appId.slice(0, 36)}`, tokenSent: token !== null, remoteAddress: req.remoteAddress });
+      throw new DomainError(kind, code, message);
+    };
+    const profile = APP_ID_PATTERN.test(appId) ? await this.deps.profiles.resolve(appId) : null;
+    const settings = profile && profile.profileId === appId && profile.settings.network === 'thingpark' ? profile.settings.thingpark : undefined;
+    // An unknown application and a TTS one look the same from outside.
+    if (!profile || !settings?.as_key) return refuse('unauthorized', 'unauthorized', `no ThingPark connection '${appId.slice(0, 36)}' takes this report`);
+
+    const { report, json } = parseReport(req.body, req.contentType);
+    const expected = reportToken(report.type, report.fields, query, settings.as_key);
+    if (expected !== null && (token === null || !TOKEN.test(token) || !tokensEqual(token, expected))) {
+      return refuse('unauthorized', 'unauthorized', `missing or wrong Token for ThingPark connection '${appId}'`);
+    }
+    if ((query.get('AS_ID') ?? '').toLowerCase() !== settings.as_id.toLowerCase()) {
+      return refuse('forbidden', 'wrong_as_id', `AS_ID is not the one of ThingPark connection '${appId}'`);
+    }
+    if (settings.max_clock_skew_s > 0) {
+      const sent = Date.parse(query.get('Time') ?? '');
+      const skew = Math.abs(this.deps.clock.now().getTime() - sent);
+      if (!Number.isFinite(sent) || skew > settings.max_clock_skew_s * 1000) {
+        return refuse('forbidden', 'stale_time', `Time is missing or more than ${settings.max_clock_skew_s} s from now`);
+      }
+    }
+    return this.deps.reports.handle(networkReportOf(appId, report, this.deps.clock.now(), json), profile);
+  }
+}
