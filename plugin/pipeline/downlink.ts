@@ -8,6 +8,7 @@ import { DownlinkRefused, type DeliveryEvent, type SendOutcome } from '../networ
 import type { Networks } from '../networks/networks.js';
 import { formatterSpec, type Profiles, type ResolvedProfile } from '../profiles.js';
 import type { MessageRequest } from '../schemas/downlink.js';
+import { iotdaFields } from '../iotda.js';
 import type { DeviceRecord, MessageRecord, MessageStatus, Severity } from '../store/records.js';
 import type { Store } from '../store/store.js';
 
@@ -21,17 +22,6 @@ export type StatusListener = (message: MessageRecord) => Promise<void>;
 export function backoffMs(attempt: number, random: () => number = Math.random): number {
   const ceiling = Math.min(300_000, 1000 * 2 ** Math.max(0, attempt - 1));
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
-}
-
-function iotdaFields(req: MessageRequest): JsonObject | null {
-  const { payload_format, topic, topic_full_name, properties } = req;
-  const fields: JsonObject = {
-    ...(payload_format ? { payload_format } : {}),
-    ...(topic ? { topic } : {}),
-    ...(topic_full_name ? { topic_full_name } : {}),
-    ...(properties ? { properties } : {}),
-  };
-  return Object.keys(fields).length ? fields : null;
 }
 
 /**

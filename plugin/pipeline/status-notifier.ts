@@ -1,35 +1,14 @@
-import { randomUUID } from 'node:crypto';
 import type { JsonObject } from '../../formatters/contract.js';
 import type { Background } from '../background.js';
 import type { Clock } from '../clock.js';
 import type { EventLog } from '../events/event-log.js';
 import type { Profiles } from '../profiles.js';
-import { iotdaTime } from '../routes/views.js';
+import { statusNotification } from '../iotda.js';
 import type { MessageRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { backoffMs } from './downlink.js';
 
 export const MAX_NOTIFICATION_ATTEMPTS = 8;
-
-/** IoTDA `device.message.status` notification (V5 shape) for a message's current status. */
-export function statusNotification(m: MessageRecord, now: Date): JsonObject {
-  return {
-    resource: 'device.message.status',
-    event: 'update',
-    event_time: iotdaTime(now.toISOString()),
-    event_time_ms: now.toISOString(),
-    request_id: randomUUID(),
-    notify_data: {
-      header: { app_id: m.appId, device_id: m.deviceId },
-      body: {
-        message_id: m.messageId,
-        ...(m.name ? { name: m.name } : {}),
-        status: m.status,
-        timestamp: iotdaTime(m.updatedAt),
-      },
-    },
-  };
-}
 
 /**
  * Tells the application about every status change, through the profile's notification URL.

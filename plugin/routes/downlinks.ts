@@ -6,7 +6,8 @@ import { bodyValidator, queryValidator } from '../schemas/validate.js';
 import { DownlinkOptionsSchema, DownlinkQuerySchema, MessageRequestSchema, type DownlinkOptions } from '../schemas/downlink.js';
 import { MessageListQuery } from '../schemas/queries.js';
 import type { MessageRecord } from '../store/records.js';
-import { iotdaTime, messageView } from './views.js';
+import { iotdaCreated, iotdaTime } from '../iotda.js';
+import { messageView } from './views.js';
 import type { Services } from './services.js';
 
 const messageBody = bodyValidator(MessageRequestSchema);
@@ -30,8 +31,9 @@ function splitEnvelope(body: unknown): { payload: unknown; options: DownlinkOpti
 /** Thinger-compatible answer for a message whose fate is known synchronously. */
 function downlinkAnswer(ctx: Context, m: MessageRecord): void {
   if (m.status === 'FAILED' && m.error) {
-    const fromTts = m.error.code.startsWith('tts_');
-    throw new HttpError(fromTts ? 502 : 422, m.error.code, m.error.message, {
+    // The network's own refusals (tts_…, thingpark_…) are a bad gateway; the formatter's or the port's are ours.
+    const fromNetwork = m.error.code.startsWith(`${m.network}_`);
+    throw new HttpError(fromNetwork ? 502 : 422, m.error.code, m.error.message, {
       message_id: m.messageId,
       status: m.status,
     });
@@ -77,16 +79,7 @@ export function downlinkRoutes(s: Services): Router {
     const req = messageBody.parse(ctx.request.body);
     const m = await s.downlinks.create(ctx.params.device_id, req);
     ctx.status = 201;
-    ctx.body = {
-      message_id: m.messageId,
-      result: {
-        status: m.status,
-        detail: m.detail,
-        ...(m.error ? { error: m.error } : {}),
-        created_time: iotdaTime(m.createdAt),
-        finished_time: iotdaTime(m.finishedAt),
-      },
-    };
+    ctx.body = iotdaCreated(m, { detail: m.detail, ...(m.error ? { error: m.error } : {}) });
   });
 
   router.get('/api/devices/:device_id/messages', async (ctx) => {

@@ -4,8 +4,7 @@ import { HttpError, notFound } from '../http/http-error.js';
 import { matchesSecret, secretHash } from '../http/secrets.js';
 import { bodyValidator } from '../schemas/validate.js';
 import { MessageRequestSchema } from '../schemas/downlink.js';
-import type { MessageRecord } from '../store/records.js';
-import { iotdaTime } from './views.js';
+import { iotdaCreated, iotdaMessage } from '../iotda.js';
 import type { Services } from './services.js';
 
 const messageBody = bodyValidator(MessageRequestSchema);
@@ -20,23 +19,6 @@ function iotdaAuth(adminToken: string) {
   };
 }
 
-/** ShowDeviceMessage / ListDeviceMessages item. */
-function iotdaMessage(m: MessageRecord) {
-  return {
-    message_id: m.messageId,
-    name: m.name,
-    message: m.message,
-    encoding: m.encoding,
-    payload_format: (m.iotda?.payload_format as string | undefined) ?? 'standard',
-    topic: (m.iotda?.topic as string | undefined) ?? null,
-    properties: m.iotda?.properties ?? null,
-    status: m.status,
-    ...(m.error ? { error_info: { error_code: m.error.code, error_msg: m.error.message } } : {}),
-    created_time: iotdaTime(m.createdAt),
-    finished_time: iotdaTime(m.finishedAt),
-  };
-}
-
 /** The device message resource under IoTDA's path, so an IoTDA client works unchanged. */
 export function iotdaRoutes(s: Services, adminToken: string): Router {
   const router = new Router({ prefix: '/v5/iot/:project_id/devices/:device_id/messages' });
@@ -45,10 +27,7 @@ export function iotdaRoutes(s: Services, adminToken: string): Router {
   router.post('/', async (ctx) => {
     const m = await s.downlinks.create(ctx.params.device_id, messageBody.parse(ctx.request.body));
     ctx.status = 201;
-    ctx.body = {
-      message_id: m.messageId,
-      result: { status: m.status, created_time: iotdaTime(m.createdAt), finished_time: iotdaTime(m.finishedAt) },
-    };
+    ctx.body = iotdaCreated(m);
   });
 
   router.get('/', async (ctx) => {

@@ -1,6 +1,7 @@
 import type { Suspension } from '../../sandbox/circuit-breaker.js';
 import type { JsonObject } from '../../formatters/contract.js';
 import type { Networks } from '../networks/networks.js';
+import { iotdaTime } from '../iotda.js';
 import { isConnected } from '../provisioning.js';
 import type { ProfileSettings } from '../schemas/profile.js';
 import type { BucketRecord, DeadLetter, DeviceRecord, EventRecord, MessageRecord } from '../store/records.js';
@@ -82,12 +83,6 @@ export function deadLetterView(d: DeadLetter): JsonObject {
     replayed_at: d.replayedAt,
     body: d.body,
   };
-}
-
-/** IoTDA time format: yyyyMMdd'T'HHmmss'Z'. */
-export function iotdaTime(iso: string | null): string | null {
-  if (!iso) return null;
-  return iso.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 }
 
 export function messageView(m: MessageRecord): JsonObject {
