@@ -30,12 +30,15 @@ export class ThingparkReports {
   async handle(req: ThingparkRequest): Promise<ReportAnswer> {
     const { appId, query } = req;
     const token = query.get('Token');
-    const refuse = async (kind: 'unauthorized' | 'forbidden', code: string, message: string): Promise<never> => {
-      await this.deps.refused.refuse({ appId: APP_ID_PATTERN.test(appId) ? appId : null, profileId: `thingpark:${appId.slice(0, 36)}`, tokenSent: token !== null, remoteAddress: req.remoteAddress });
-      throw new DomainError(kind, code, message);
-    };
     const profile = APP_ID_PATTERN.test(appId) ? await this.deps.profiles.resolve(appId) : null;
     const settings = profile && profile.profileId === appId && profile.settings.network === 'thingpark' ? profile.settings.thingpark : undefined;
+    const refuse = async (kind: 'unauthorized' | 'forbidden', code: string, message: string): Promise<never> => {
+      // Counted under the connection, or one key for every name that is none: names an outsider
+      // makes up cost no event of their own.
+      const known = settings !== undefined;
+      await this.deps.refused.refuse({ appId: known ? appId : null, profileId: known ? appId : 'thingpark:unknown', tokenSent: token !== null, remoteAddress: req.remoteAddress });
+      throw new DomainError(kind, code, message);
+    };
     // An unknown application and a TTS one look the same from outside.
     if (!profile || !settings?.as_key) return refuse('unauthorized', 'unauthorized', `no ThingPark connection '${appId.slice(0, 36)}' takes this report`);
 
