@@ -1,5 +1,5 @@
 import type { ProfileSettings } from './schemas/profile.js';
-import type { DeviceIds } from './networks/network.js';
+import type { DeviceIds } from './networks/network-ids.js';
 import type { DeviceRecord } from './store/records.js';
 
 export interface DeviceIdentity {

@@ -1,26 +1,13 @@
 import type { DownlinkOutput, JsonObject } from '../../formatters/contract.js';
 import type { ResolvedProfile } from '../profiles.js';
 import type { DeviceRecord, Severity } from '../store/records.js';
+import type { DeviceIds, NetworkName } from './network-ids.js';
 
 /**
  * The network-neutral model every network adapter (plugin/networks/<name>/) speaks with the
  * pipeline: what arrives (reports), what goes out (a downlink transport), and how a downlink ends
  * (delivery events). Nothing outside plugin/networks/ knows a network's own shapes.
  */
-
-export const NETWORKS = ['tts', 'thingpark'] as const;
-export type NetworkName = (typeof NETWORKS)[number];
-
-/** Who a device is on its network. `network_device_id` is the network's own device name (TTS device_id, ThingPark DevEUI). */
-export interface DeviceIds {
-  network: NetworkName;
-  /** The application on that network: the profile's app id. */
-  app_id: string;
-  network_device_id: string;
-  dev_eui?: string;
-  join_eui?: string;
-  dev_addr?: string;
-}
 
 export interface Location {
   latitude: number;

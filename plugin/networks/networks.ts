@@ -1,4 +1,5 @@
-import type { Network, NetworkName } from './network.js';
+import type { Network } from './network.js';
+import type { NetworkName } from './network-ids.js';
 
 /** The networks this plugin speaks, by name. */
 export class Networks {

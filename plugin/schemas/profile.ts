@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { FORMATTER_TYPES } from '../../formatters/contract.js';
-import { NETWORKS } from '../networks/network.js';
+import { NETWORKS } from '../networks/network-ids.js';
 import { ThingparkSettingsSchema } from '../networks/thingpark/settings.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { JsonObject } from '../../formatters/contract.js';
-import type { DeviceIds, NetworkName } from '../networks/network.js';
+import type { DeviceIds, NetworkName } from '../networks/network-ids.js';
 import type { Priority, ProfileSettings } from '../schemas/profile.js';
 
 /** Domain records the Store persists. Times are ISO 8601 strings (UTC) unless named *Ms. */

@@ -1,12 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { buildManifest } from '../../plugin/manifest.js';
 import { defaultSettings } from '../../plugin/profiles.js';
+import { APP_ID_PATTERN } from '../../plugin/schemas/profile.js';
+import { APP_ID_PATTERN as UI_APP_ID_PATTERN } from '../../plugin/ui/lib/networks.js';
 import { constraintsOf, fieldOf, labelOf, problemsOf, type JsonSchema } from '../../plugin/ui/schema/json-schema.js';
+import { thingparkProblems } from '../../plugin/ui/screens/profiles/thingpark-fields.js';
 
 /** The UI renders settings from the schema published in /manifest.json: check it reads it right. */
 const schema = JSON.parse(JSON.stringify(buildManifest().settings.schema)) as JsonSchema;
 const uplink = schema.properties!.uplink.properties!;
 const downlink = schema.properties!.downlink.properties!;
+const thingpark = schema.properties!.thingpark;
 
 describe('settings schema in the UI', () => {
   it('derives each control from the schema', () => {
@@ -46,5 +50,32 @@ describe('settings schema in the UI', () => {
     });
     bad.downlink.status_notification_url = 'ftp://example.com/x';
     expect(problemsOf(schema, bad)['/downlink/status_notification_url']).toBe('is not in the allowed form');
+  });
+
+  it('reads the network choice and the ThingPark connection, its key as a write-only secret', () => {
+    expect(fieldOf(schema.properties!.network)).toEqual({ kind: 'enum', options: ['tts', 'thingpark'] });
+    expect(fieldOf(thingpark.properties!.as_key)).toMatchObject({ kind: 'string', secret: true });
+    expect(fieldOf(thingpark.properties!.as_id)).not.toHaveProperty('secret');
+    expect(labelOf('as_id', thingpark.properties!.as_id)).toBe('AS ID');
+    expect(labelOf('max_clock_skew_s', thingpark.properties!.max_clock_skew_s)).toBe('Max clock skew (seconds)');
+    expect(labelOf('downlink_url', thingpark.properties!.downlink_url)).toBe('Downlink URL');
+    // A TTS profile has no connection: nothing to flag.
+    expect(problemsOf(schema, defaultSettings())).toEqual({});
+
+    const ok = { as_id: 'TWA_100002167.1111.AS', downlink_url: 'https://api.thingpark.com/thingpark/lrc/rest/downlink', max_clock_skew_s: 60 };
+    expect(thingparkProblems(thingpark, ok, { keyRequired: false })).toEqual({});
+    expect(thingparkProblems(thingpark, ok, { keyRequired: true })).toEqual({ '/thingpark/as_key': 'is required' });
+    expect(thingparkProblems(thingpark, { ...ok, as_key: '0123456789abcdef0123456789ABCDEF' }, { keyRequired: true })).toEqual({});
+    expect(thingparkProblems(thingpark, { as_id: '', as_key: 'xyz', downlink_url: 'ftp://x', max_clock_skew_s: -1 }, { keyRequired: false })).toEqual({
+      '/thingpark/as_id': 'is required',
+      '/thingpark/as_key': 'must be 32 hex characters (0–9, a–f)',
+      '/thingpark/downlink_url': 'is not in the allowed form',
+      '/thingpark/max_clock_skew_s': 'must be at least 0',
+    });
+  });
+
+  it('checks app ids with the plugin\'s own rule', () => {
+    expect(UI_APP_ID_PATTERN.source).toBe(APP_ID_PATTERN.source);
+    expect(UI_APP_ID_PATTERN.flags).toBe(APP_ID_PATTERN.flags);
   });
 });

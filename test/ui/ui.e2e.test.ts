@@ -212,7 +212,7 @@ describe('web UI (Chromium, real plugin, TTS stand-in)', () => {
     await page.getByRole('textbox', { name: 'Test input' }).fill(DOWNLINK);
     await page.getByRole('button', { name: 'Run downlink test' }).click();
     await expect.poll(() => textOf(result), WAIT).toContain('Downlink test passed');
-    expect(await textOf(result)).toContain('TTS downlink request');
+    expect(await textOf(result)).toContain('What would be sent to TTS');
     expect(await textOf(result)).toContain(DOWNLINK_BASE64);
     await expect.poll(() => page.locator('.cm-errorLine').count(), WAIT).toBe(0);
 
@@ -274,6 +274,10 @@ describe('web UI (Chromium, real plugin, TTS stand-in)', () => {
     const link = page.getByRole('link', { name: DEVICE });
     await link.waitFor(WAIT);
     expect(await marked(page)).toBe(true);
+    // The row names the device's network and its TTS device id (its id is the DevEUI with the prefix).
+    const row = page.getByRole('row').filter({ has: link });
+    expect(await textOf(row.locator('.badge-network'))).toBe('TTS');
+    expect(await textOf(row)).toContain(TTS_DEVICE);
     for (const [i, [t, h]] of [[21.9, 51], [22.6, 49.5], [23.1, 48], [22.8, 47.2], [22.2, 48.8]].entries()) {
       await postUplink(uplink(101 + i, t, h, 50 - i * 10));
     }
@@ -281,6 +285,10 @@ describe('web UI (Chromium, real plugin, TTS stand-in)', () => {
 
     await link.click();
     await page.getByRole('img', { name: 'Plot of temperature over time' }).locator('canvas').waitFor(WAIT);
+    const ids = page.getByRole('region', { name: 'Identifiers' });
+    expect(await textOf(ids)).toContain('NetworkThe Things Stack');
+    expect(await textOf(ids)).toContain(`TTS device ID${TTS_DEVICE}`);
+    expect(await textOf(ids)).toContain('DevEUI70B3D57ED0051A2B');
     expect(await page.getByRole('img', { name: /^Plot of / }).count()).toBe(4);
     const rows = page.getByRole('region', { name: 'Latest rows' }).locator('tbody tr');
     await expect.poll(() => rows.count(), WAIT).toBe(6);
@@ -313,6 +321,7 @@ describe('web UI (Chromium, real plugin, TTS stand-in)', () => {
     await expect.poll(() => textOf(history), WAIT).toContain('DELIVERED');
     await history.getByRole('button').first().click();
     await history.getByText('Sent to TTS').waitFor();
+    expect(await textOf(history)).toContain(`"frm_payload": "${DOWNLINK_BASE64}"`);
     expect(await marked(page)).toBe(true);
     await page.evaluate(() => window.scrollTo(0, 0));
     await shot(page, 'desktop-07-device');

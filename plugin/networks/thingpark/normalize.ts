@@ -1,6 +1,7 @@
 import type { JsonObject } from '../../../formatters/contract.js';
 import { DomainError } from '../../domain-error.js';
-import type { Credentials, DeliveryEvent, DeviceIds, Location, NetworkReport, NeutralUplink } from '../network.js';
+import type { Credentials, DeliveryEvent, Location, NetworkReport, NeutralUplink } from '../network.js';
+import type { DeviceIds } from '../network-ids.js';
 import { numberField, stringField, type Report } from './report.js';
 
 const HEX = /^(?:[0-9A-Fa-f]{2})*$/;

@@ -1,6 +1,7 @@
 import type { JsonObject } from '../../../formatters/contract.js';
 import { MESSAGE_TYPES, type MessageType, type WebhookBody, type TtsLocation } from './webhook-schema.js';
-import type { DeviceIds, Location, NeutralUplink } from '../network.js';
+import type { Location, NeutralUplink } from '../network.js';
+import type { DeviceIds } from '../network-ids.js';
 import { MAX_DOWNLINK_HEADER_LENGTH, type UrlRefusal } from './push-urls.js';
 
 /** The one member of the TTS `ApplicationUp` oneof that the body carries, or null for unknown types. */

@@ -3,6 +3,7 @@ import { readEventStream } from './sse.js';
 import type {
   Bucket,
   BucketRow,
+  ConnectionSetup,
   DeadLetter,
   Device,
   DownlinkMessage,
@@ -16,7 +17,6 @@ import type {
   PluginEvent,
   Profile,
   ProfileSettings,
-  WebhookSetup,
 } from './types.js';
 
 type Query = Record<string, string | number | undefined>;
@@ -62,11 +62,14 @@ export class Api {
   profiles = () => this.json<{ items: Profile[] }>('GET', '/api/profiles').then((r) => r.items);
   saveProfile = (appId: string, settings: ProfileSettings) =>
     this.json<Profile>('PUT', `/api/profiles/${seg(appId)}`, settings as unknown as Json);
-  /** A new profile with every default (PUT of an empty body). */
-  createProfile = (appId: string) => this.json<Profile>('PUT', `/api/profiles/${seg(appId)}`, {});
+  /** A new profile: the given settings (a ThingPark one: `network` and `thingpark`), every other one defaulted. */
+  createProfile = (appId: string, settings: Partial<ProfileSettings> = {}) =>
+    this.json<Profile>('PUT', `/api/profiles/${seg(appId)}`, settings as unknown as Json);
   deleteProfile = (appId: string) => this.json<void>('DELETE', `/api/profiles/${seg(appId)}`);
-  webhook = (appId: string) => this.json<WebhookSetup>('GET', `/api/profiles/${seg(appId)}/webhook`);
-  rotateWebhookToken = (appId: string) => this.json<WebhookSetup>('POST', `/api/profiles/${seg(appId)}/webhook`);
+  /** What to paste into the profile's network: TTS webhook settings or the ThingPark connection. */
+  webhook = (appId: string) => this.json<ConnectionSetup>('GET', `/api/profiles/${seg(appId)}/webhook`);
+  /** TTS profiles only: a new webhook token. */
+  rotateWebhookToken = (appId: string) => this.json<ConnectionSetup>('POST', `/api/profiles/${seg(appId)}/webhook`);
 
   devices = (q: { search?: string; app_id?: string; cursor?: string; limit?: number }) =>
     this.json<{ items: Device[]; next_cursor: string | null }>('GET', `/api/devices${queryString(q)}`);

@@ -4,12 +4,15 @@
  */
 import type { FormatterError, LogEntry } from '../../../formatters/contract.js';
 import type { FormatterTemplate } from '../../../formatters/templates.js';
+import type { DeviceIds, NetworkName } from '../../networks/network-ids.js';
+import type { ThingparkSetup } from '../../networks/thingpark/connection-setup.js';
+import type { ThingparkSettings } from '../../networks/thingpark/settings.js';
 import type { WebhookSetup } from '../../networks/tts/webhook-template.js';
 import type { ProfileSettings } from '../../schemas/profile.js';
-import type { EventCategory, MessageDetail, MessageStatus, Severity, TtsIds } from '../../store/records.js';
+import type { EventCategory, MessageDetail, MessageStatus, Severity } from '../../store/records.js';
 import type { JsonSchema } from '../schema/json-schema.js';
 
-export type { EventCategory, FormatterError, FormatterTemplate, MessageStatus, ProfileSettings, Severity, WebhookSetup };
+export type { DeviceIds, EventCategory, FormatterError, FormatterTemplate, MessageStatus, NetworkName, ProfileSettings, Severity, ThingparkSettings };
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
@@ -29,8 +32,12 @@ export interface FormatterSuspension {
   last_error: FormatterError;
 }
 
-export interface Profile extends ProfileSettings {
+/** A ThingPark connection as the API shows it: the AS key is write-only, `as_key_set` tells whether one is stored. */
+export type ThingparkView = Omit<ThingparkSettings, 'as_key'> & { as_key_set: boolean };
+
+export interface Profile extends Omit<ProfileSettings, 'thingpark'> {
   app_id: string;
+  thingpark?: ThingparkView;
   created_at: string;
   updated_at: string;
   /**
@@ -43,7 +50,9 @@ export interface Profile extends ProfileSettings {
 export interface Device {
   id: string;
   app_id: string;
-  tts: TtsIds;
+  network: NetworkName;
+  /** Who the device is on its network (neutral: TTS device id or ThingPark DevEUI as `network_device_id`). */
+  ids: DeviceIds;
   asset_type: string | null;
   asset_group: string | null;
   bucket_id: string | null;
@@ -68,7 +77,9 @@ export interface DownlinkMessage {
   attempts: number;
   created_time: string | null;
   finished_time: string | null;
-  tts_request: JsonObject | null;
+  network: NetworkName;
+  /** What is (or will be) sent to the network: the TTS push body, ThingPark's LRC query parameters. */
+  request: JsonObject | null;
 }
 
 export interface MessagePage {
@@ -97,6 +108,8 @@ export interface DeadLetter {
   device_id: string;
   reason: string;
   error: JsonObject;
+  /** Whose report `body` is. */
+  network: NetworkName;
   created_at: string;
   replayed_at: string | null;
   body: JsonObject;
@@ -135,8 +148,14 @@ export interface FormatterTestResult {
   warnings: string[];
   errors: FormatterError[];
   duration_ms: number;
-  tts_request?: JsonObject;
+  /** Downlinks: the application's network and what would be sent to it. */
+  network?: NetworkName;
+  request?: JsonObject;
 }
+
+/** What to paste into the network: the TTS custom webhook, or ThingPark's AS routing profile (its further fields, e.g. steps, shown as they come). */
+export type ConnectionSetup = (WebhookSetup & { network: 'tts' }) | ThingparkSetup;
+export type { ThingparkSetup, WebhookSetup };
 
 /** The part of /manifest.json the UI reads. */
 export interface Manifest {

@@ -10,10 +10,12 @@ interface Props {
   /** Client-side or server-side problem of this field. */
   problem?: string | undefined;
   idPrefix: string;
+  /** Overrides the schema-derived placeholder (e.g. a stored secret: "leave empty to keep"). */
+  placeholder?: string;
 }
 
 /** One settings field, rendered from its JSON Schema: control, description, constraints, problem. */
-export function SchemaField({ name, schema, value, onChange, problem, idPrefix }: Props) {
+export function SchemaField({ name, schema, value, onChange, problem, idPrefix, placeholder }: Props) {
   const field = fieldOf(schema);
   const id = `${idPrefix}-${name}`;
   const label = labelOf(name, schema);
@@ -64,7 +66,7 @@ export function SchemaField({ name, schema, value, onChange, problem, idPrefix }
           step={1}
           {...(field.min !== undefined ? { min: field.min } : {})}
           {...(field.max !== undefined ? { max: field.max } : {})}
-          placeholder={field.nullable ? 'none' : ''}
+          placeholder={placeholder ?? (field.nullable ? 'none' : '')}
           value={typeof value === 'number' ? String(value) : typeof value === 'string' ? value : ''}
           onInput={(e) => {
             const text = e.currentTarget.value.trim();
@@ -78,11 +80,12 @@ export function SchemaField({ name, schema, value, onChange, problem, idPrefix }
       control = (
         <input
           {...a11y}
-          type={field.format === 'uri' ? 'url' : 'text'}
+          type={field.secret ? 'password' : field.format === 'uri' ? 'url' : 'text'}
           spellcheck={false}
-          autoComplete="off"
+          // A write-only secret: never offered from or saved to the browser's password store.
+          autoComplete={field.secret ? 'new-password' : 'off'}
           {...(field.maxLength !== undefined ? { maxLength: field.maxLength } : {})}
-          placeholder={field.nullable ? 'none' : ''}
+          placeholder={placeholder ?? (field.nullable ? 'none' : '')}
           value={typeof value === 'string' ? value : ''}
           onInput={(e) => {
             const text = e.currentTarget.value;

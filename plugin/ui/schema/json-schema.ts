@@ -16,6 +16,8 @@ export interface JsonSchema {
   maxLength?: number;
   pattern?: string;
   format?: string;
+  /** A secret the API takes but never returns (ThingPark's AS key). */
+  writeOnly?: boolean;
   patternProperties?: Record<string, JsonSchema>;
 }
 
@@ -24,7 +26,7 @@ export type Field =
   | { kind: 'boolean' }
   | { kind: 'enum'; options: string[] }
   | { kind: 'integer'; min?: number; max?: number; nullable: boolean }
-  | { kind: 'string'; minLength?: number; maxLength?: number; pattern?: string; format?: string; nullable: boolean }
+  | { kind: 'string'; minLength?: number; maxLength?: number; pattern?: string; format?: string; nullable: boolean; secret?: true }
   | { kind: 'object' };
 
 /** `anyOf: [X, {type: null}]` is TypeBox's nullable X. */
@@ -57,6 +59,7 @@ export function fieldOf(schema: JsonSchema): Field {
         ...pick(inner, 'maxLength', 'maxLength'),
         ...pick(inner, 'pattern', 'pattern'),
         ...pick(inner, 'format', 'format'),
+        ...(inner.writeOnly ? { secret: true as const } : {}),
       };
   }
 }
@@ -66,9 +69,9 @@ function pick<K extends keyof JsonSchema, N extends string>(s: JsonSchema, key: 
   return v === undefined ? {} : ({ [as]: v } as Partial<Record<N, NonNullable<JsonSchema[K]>>>);
 }
 
-const WORDS: Record<string, string> = { id: 'ID', url: 'URL', ms: '(ms)', min: '(minutes)', tts: 'TTS' };
+const WORDS: Record<string, string> = { id: 'ID', url: 'URL', ms: '(ms)', min: '(minutes)', s: '(seconds)', tts: 'TTS', as: 'AS' };
 
-/** `connection_timeout_min` -> "Connection timeout (minutes)"; the schema carries no titles. */
+/** `connection_timeout_min` -> "Connection timeout (minutes)", `as_id` -> "AS ID"; the schema carries no titles. */
 export function labelOf(key: string, schema: JsonSchema): string {
   if (schema.title) return schema.title;
   if (key === 'f_port') return 'FPort';

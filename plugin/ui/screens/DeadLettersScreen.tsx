@@ -4,6 +4,7 @@ import type { DeadLetter } from '../api/types.js';
 import { Badge } from '../components/Badge.js';
 import { ErrorNote } from '../components/ErrorNote.js';
 import { JsonBlock } from '../components/JsonBlock.js';
+import { NetworkBadge } from '../components/NetworkBadge.js';
 import { useApp } from '../lib/app-context.js';
 import { ago, dateTime } from '../lib/format.js';
 import { hrefOf } from '../lib/router.js';
@@ -64,6 +65,7 @@ export function DeadLettersScreen() {
                       <a class="mono strong" href={hrefOf({ screen: 'device', id: l.device_id })}>
                         {l.device_id}
                       </a>
+                      <NetworkBadge network={l.network} />
                       <span class="sub">{l.app_id}</span>
                     </div>
                     <p class="letter-error">{message}</p>
@@ -93,7 +95,7 @@ export function DeadLettersScreen() {
                   <div class="letter-body">
                     <h3>Error</h3>
                     <JsonBlock value={l.error} />
-                    <h3>Webhook body</h3>
+                    <h3>{l.network === 'tts' ? 'Webhook body' : 'Report body'}</h3>
                     <JsonBlock value={l.body} />
                   </div>
                 )}

@@ -1,10 +1,13 @@
 import { useState } from 'preact/hooks';
 import { asApiError, type ApiError } from '../../api/errors.js';
+import type { Device } from '../../api/types.js';
 import { Badge } from '../../components/Badge.js';
 import { ErrorNote } from '../../components/ErrorNote.js';
 import { JsonBlock } from '../../components/JsonBlock.js';
+import { NetworkBadge } from '../../components/NetworkBadge.js';
 import { useApp } from '../../lib/app-context.js';
 import { ago, dateTime } from '../../lib/format.js';
+import { networkName } from '../../lib/networks.js';
 import { hrefOf, navigate } from '../../lib/router.js';
 import { useEventStream } from '../../lib/use-event-stream.js';
 import { useLoad } from '../../lib/use-load.js';
@@ -13,6 +16,13 @@ import { useThrottled } from '../../lib/use-throttled.js';
 import { BucketCard } from './BucketCard.js';
 import { DownlinkCard } from './DownlinkCard.js';
 import { DownlinkHistory } from './DownlinkHistory.js';
+
+/** Whether downlinks can go out: TTS sends a device's downlink credentials with its webhooks; other networks' come with the profile. */
+function downlinkState(d: Device): string {
+  if (d.network === 'tts') return d.downlink_ready ? 'ready (TTS credentials received)' : 'waiting for an uplink with TTS credentials';
+  const name = networkName(d.network).short;
+  return d.downlink_ready ? `ready (through the profile’s ${name} connection)` : `waiting for ${name} downlink credentials`;
+}
 
 /** One device: data plot and table, downlink, downlink history, identifiers and properties; live. */
 export function DeviceScreen({ id }: { id: string }) {
@@ -67,7 +77,7 @@ export function DeviceScreen({ id }: { id: string }) {
           <div>
             <h1 class="mono">{d.id}</h1>
             <p class="lead">
-              <Badge tone={d.connected ? 'ok' : 'muted'}>{d.connected ? 'Connected' : 'Offline'}</Badge> {d.app_id} · last seen{' '}
+              <Badge tone={d.connected ? 'ok' : 'muted'}>{d.connected ? 'Connected' : 'Offline'}</Badge> <NetworkBadge network={d.network} /> {d.app_id} · last seen{' '}
               <span title={dateTime(d.last_seen_at)}>{ago(d.last_seen_at, now)}</span>
             </p>
           </div>
@@ -94,16 +104,18 @@ export function DeviceScreen({ id }: { id: string }) {
             <h2 id="ids-title">Identifiers</h2>
           </header>
           <dl class="kv">
-            <dt>TTS device id</dt>
-            <dd class="mono">{d.tts.device_id}</dd>
+            <dt>Network</dt>
+            <dd>{networkName(d.network).full}</dd>
+            <dt>{d.network === 'tts' ? 'TTS device ID' : 'Network device ID'}</dt>
+            <dd class="mono">{d.ids.network_device_id}</dd>
             <dt>Application</dt>
-            <dd class="mono">{d.tts.application_id}</dd>
+            <dd class="mono">{d.ids.app_id}</dd>
             <dt>DevEUI</dt>
-            <dd class="mono">{d.tts.dev_eui ?? '—'}</dd>
+            <dd class="mono">{d.ids.dev_eui ?? '—'}</dd>
             <dt>JoinEUI</dt>
-            <dd class="mono">{d.tts.join_eui ?? '—'}</dd>
+            <dd class="mono">{d.ids.join_eui ?? '—'}</dd>
             <dt>DevAddr</dt>
-            <dd class="mono">{d.tts.dev_addr ?? '—'}</dd>
+            <dd class="mono">{d.ids.dev_addr ?? '—'}</dd>
             <dt>Asset type / group</dt>
             <dd>
               {d.asset_type ?? '—'} / {d.asset_group ?? '—'}
@@ -111,7 +123,7 @@ export function DeviceScreen({ id }: { id: string }) {
             <dt>Connection timeout</dt>
             <dd>{d.connection_timeout_min} min</dd>
             <dt>Downlinks</dt>
-            <dd>{d.downlink_ready ? 'ready (TTS credentials received)' : 'waiting for an uplink with TTS credentials'}</dd>
+            <dd>{downlinkState(d)}</dd>
             <dt>Created</dt>
             <dd>{dateTime(d.created_at)}</dd>
           </dl>

@@ -3,6 +3,7 @@ import { asApiError, type ApiError } from '../../api/errors.js';
 import type { Device } from '../../api/types.js';
 import { Badge } from '../../components/Badge.js';
 import { ErrorNote } from '../../components/ErrorNote.js';
+import { NetworkBadge } from '../../components/NetworkBadge.js';
 import { useApp } from '../../lib/app-context.js';
 import { ago, dateTime } from '../../lib/format.js';
 import { hrefOf } from '../../lib/router.js';
@@ -14,6 +15,16 @@ import { useThrottled } from '../../lib/use-throttled.js';
 const PAGE = 100;
 /** Events after which the list may have changed (new device, last seen, deleted). */
 const LIVE_CATEGORIES = new Set(['provisioning', 'uplink', 'device']);
+
+/** The device's own ids on its network, those its id does not already show (TTS device id, DevEUI, DevAddr). */
+export function otherIds(d: Device): string[] {
+  const { network_device_id, dev_eui, dev_addr } = d.ids;
+  const out: string[] = [];
+  if (network_device_id !== d.id) out.push(network_device_id);
+  if (dev_eui && dev_eui !== network_device_id && !d.id.toUpperCase().endsWith(dev_eui)) out.push(`DevEUI ${dev_eui}`);
+  if (dev_addr) out.push(`DevAddr ${dev_addr}`);
+  return out;
+}
 
 export function DevicesScreen() {
   const { api } = useApp();
@@ -77,7 +88,7 @@ export function DevicesScreen() {
       <ErrorNote error={first.error} prefix="Devices could not be loaded" />
       {first.data && devices.length === 0 && (
         <div class="card empty">
-          <p>{query ? `No device matches “${query}”.` : 'No devices yet. A device appears here when its first uplink reaches the webhook.'}</p>
+          <p>{query ? `No device matches “${query}”.` : 'No devices yet. A device appears here when its first uplink reaches the plugin.'}</p>
         </div>
       )}
       {devices.length > 0 && (
@@ -98,9 +109,13 @@ export function DevicesScreen() {
                     <a class="mono strong" href={hrefOf({ screen: 'device', id: d.id })}>
                       {d.id}
                     </a>
-                    {d.tts.device_id !== d.id && <div class="sub mono">{d.tts.device_id}</div>}
+                    {otherIds(d).length > 0 && <div class="sub mono">{otherIds(d).join(' · ')}</div>}
                   </td>
-                  <td data-label="Application">{d.app_id}</td>
+                  <td data-label="Application">
+                    <span class="app-cell">
+                      <NetworkBadge network={d.network} /> {d.app_id}
+                    </span>
+                  </td>
                   <td data-label="Last seen" title={dateTime(d.last_seen_at)}>
                     {ago(d.last_seen_at, now)}
                   </td>

@@ -6,6 +6,7 @@ import { ErrorNote } from '../../components/ErrorNote.js';
 import { MessageStatus } from '../../components/MessageStatus.js';
 import { useApp } from '../../lib/app-context.js';
 import { prettyJson } from '../../lib/format.js';
+import { networkName } from '../../lib/networks.js';
 
 /**
  * The device's downlink property (Thinger's "downlink data"): editing and sending stores it and
@@ -48,7 +49,8 @@ export function DownlinkCard({ device, onSent }: { device: Device; onSent(messag
         <h2 id="downlink-title">Downlink</h2>
         <p class="hint">
           Saved as the device’s downlink property and sent through the profile’s downlink formatter.
-          {!device.downlink_ready && ' TTS has not sent downlink credentials for this device yet: the message waits for its next uplink.'}
+          {device.network === 'thingpark' && ' ThingPark takes bytes only: the downlink formatter must return bytes, not a decoded payload.'}
+          {!device.downlink_ready && ` ${networkName(device.network).short} has not sent downlink credentials for this device yet: the message waits for its next uplink.`}
         </p>
       </header>
       <span class="field-label">Downlink data</span>

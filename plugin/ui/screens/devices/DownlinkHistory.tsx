@@ -2,8 +2,10 @@ import { useEffect, useState } from 'preact/hooks';
 import { JsonBlock } from '../../components/JsonBlock.js';
 import { ErrorNote } from '../../components/ErrorNote.js';
 import { MessageStatus } from '../../components/MessageStatus.js';
+import { NetworkBadge } from '../../components/NetworkBadge.js';
 import { useApp } from '../../lib/app-context.js';
 import { dateTime } from '../../lib/format.js';
+import { networkName } from '../../lib/networks.js';
 import { useLoad } from '../../lib/use-load.js';
 
 const PAGE = 10;
@@ -40,6 +42,10 @@ export function DownlinkHistory({ deviceId, version }: { deviceId: string; versi
               {open === m.message_id && (
                 <div class="history-body">
                   <dl class="kv small">
+                    <dt>Network</dt>
+                    <dd>
+                      <NetworkBadge network={m.network} />
+                    </dd>
                     <dt>FPort</dt>
                     <dd>{m.f_port ?? 'from last uplink'}</dd>
                     <dt>Confirmed</dt>
@@ -61,10 +67,10 @@ export function DownlinkHistory({ deviceId, version }: { deviceId: string; versi
                   </dl>
                   <h3>Message</h3>
                   <JsonBlock value={m.message} />
-                  {m.tts_request && (
+                  {m.request && (
                     <>
-                      <h3>Sent to TTS</h3>
-                      <JsonBlock value={m.tts_request} />
+                      <h3>{m.status === 'PENDING' && m.attempts === 0 ? 'To send to' : 'Sent to'} {networkName(m.network).short}</h3>
+                      <JsonBlock value={m.request} />
                     </>
                   )}
                 </div>

@@ -81,7 +81,7 @@ export function EventsScreen() {
       <header class="page-header">
         <div>
           <h1>Live events</h1>
-          <p class="lead">Everything the plugin does, as it happens: webhooks, uplinks, formatter runs, provisioning, downlinks.</p>
+          <p class="lead">Everything the plugin does, as it happens: TTS webhooks and ThingPark reports, uplinks, formatter runs, provisioning, downlinks.</p>
         </div>
         <div class="button-row">
           <span class={`live-pill live-${paused ? 'paused' : live}`} role="status">

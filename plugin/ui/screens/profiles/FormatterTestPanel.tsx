@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { asApiError, type ApiError } from '../../api/errors.js';
-import type { FormatterError, FormatterTestResult, Json, ProfileSettings } from '../../api/types.js';
+import type { FormatterError, FormatterTestResult, Json, NetworkName, ProfileSettings } from '../../api/types.js';
 import { Badge } from '../../components/Badge.js';
 import { CodeEditor } from '../../components/CodeEditor.js';
 import { ErrorNote } from '../../components/ErrorNote.js';
@@ -8,13 +8,16 @@ import { JsonBlock } from '../../components/JsonBlock.js';
 import { SchemaField } from '../../components/SchemaField.js';
 import { useApp } from '../../lib/app-context.js';
 import { prettyJson } from '../../lib/format.js';
+import { networkName } from '../../lib/networks.js';
 import { problemOf, type JsonSchema } from '../../schema/json-schema.js';
-import { SAMPLE_DOWNLINK, SAMPLE_UPLINK } from './samples.js';
+import { SAMPLE_DOWNLINK, SAMPLE_UPLINKS } from './samples.js';
 
 type Direction = 'uplink' | 'downlink';
 
 interface Props {
   appId: string;
+  /** The profile's network: which uplink report the sample is and the input may be. */
+  network: NetworkName;
   /** The editor's (unsaved) formatter: the test runs what you see. */
   formatter: ProfileSettings['formatter'];
   fPortSchema: JsonSchema;
@@ -23,9 +26,10 @@ interface Props {
 }
 
 /** The formatter test tool: same sandbox and limits as production, nothing stored. */
-export function FormatterTestPanel({ appId, formatter, fPortSchema, onErrors, onReveal }: Props) {
+export function FormatterTestPanel({ appId, network, formatter, fPortSchema, onErrors, onReveal }: Props) {
   const { api } = useApp();
-  const [input, setInput] = useState(() => prettyJson(SAMPLE_UPLINK));
+  const sampleUplink = SAMPLE_UPLINKS[network];
+  const [input, setInput] = useState(() => prettyJson(sampleUplink));
   const [inputProblem, setInputProblem] = useState<string | null>(null);
   const [fPort, setFPort] = useState<Json>(null);
   const [running, setRunning] = useState<Direction | null>(null);
@@ -76,7 +80,7 @@ export function FormatterTestPanel({ appId, formatter, fPortSchema, onErrors, on
               Test input
             </span>
             <div class="button-row">
-              <button type="button" class="btn btn-small" onClick={() => setInput(prettyJson(SAMPLE_UPLINK))}>
+              <button type="button" class="btn btn-small" onClick={() => setInput(prettyJson(sampleUplink))}>
                 Sample uplink
               </button>
               <button type="button" class="btn btn-small" onClick={() => setInput(prettyJson(SAMPLE_DOWNLINK))}>
@@ -84,7 +88,10 @@ export function FormatterTestPanel({ appId, formatter, fPortSchema, onErrors, on
               </button>
             </div>
           </div>
-          <p class="hint">Uplink: a TTS uplink webhook body, or {'{frm_payload | bytes, f_port}'}. Downlink: the JSON payload you would send.</p>
+          <p class="hint">
+            Uplink: {network === 'thingpark' ? 'a ThingPark DevEUI_uplink report (JSON)' : 'a TTS uplink webhook body'}, or {'{frm_payload | bytes, f_port}'}. Downlink: the JSON
+            payload you would send.
+          </p>
           <CodeEditor value={input} onChange={setInput} language="json" label="Test input" size="short" />
           {inputProblem && (
             <p class="field-error" role="alert">
@@ -157,10 +164,10 @@ function TestResult({ direction, answer, onReveal }: { direction: Direction; ans
           <JsonBlock value={answer.output} label="Output" />
         </>
       )}
-      {answer.tts_request && (
+      {answer.request && (
         <>
-          <h3>TTS downlink request</h3>
-          <JsonBlock value={answer.tts_request} label="TTS downlink request" />
+          <h3>What would be sent to {networkName(answer.network).short}</h3>
+          <JsonBlock value={answer.request} label={`What would be sent to ${networkName(answer.network).short}`} />
         </>
       )}
       <h3>Console</h3>

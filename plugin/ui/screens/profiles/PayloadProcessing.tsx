@@ -1,5 +1,5 @@
 import { useMemo, useRef, useState } from 'preact/hooks';
-import type { FormatterError, FormatterSuspension, ProfileSettings } from '../../api/types.js';
+import type { FormatterError, FormatterSuspension, NetworkName, ProfileSettings } from '../../api/types.js';
 import { CodeEditor, type EditorHandle, type EditorMark } from '../../components/CodeEditor.js';
 import { useApp } from '../../lib/app-context.js';
 import { useLoad } from '../../lib/use-load.js';
@@ -20,6 +20,8 @@ export interface ScriptProblem {
 
 interface Props {
   appId: string;
+  /** The profile's network: the test tool's input is that network's uplink report. */
+  network: NetworkName;
   schema: JsonSchema;
   fPortSchema: JsonSchema;
   value: Formatter;
@@ -32,7 +34,7 @@ interface Props {
   isDefault: boolean;
 }
 
-export function PayloadProcessing({ appId, schema, fPortSchema, value, onChange, problems, saveProblem, suspensions, isDefault }: Props) {
+export function PayloadProcessing({ appId, network, schema, fPortSchema, value, onChange, problems, saveProblem, suspensions, isDefault }: Props) {
   const { api } = useApp();
   const templates = useLoad(api.templates, [api]);
   const [templateId, setTemplateId] = useState('');
@@ -126,7 +128,10 @@ export function PayloadProcessing({ appId, schema, fPortSchema, value, onChange,
         {problems['/formatter/script'] && <p class="field-error">Script {problems['/formatter/script']}</p>}
       </section>
       <FormatterTestPanel
+        // Another network's profile starts from that network's sample.
+        key={network}
         appId={appId}
+        network={network}
         formatter={value}
         fPortSchema={fPortSchema}
         onErrors={(errors) => setTestErrors({ script: value.script, errors })}

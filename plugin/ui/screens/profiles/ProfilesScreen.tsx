@@ -1,11 +1,13 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { asApiError, type ApiError } from '../../api/errors.js';
-import type { Profile, ProfileSettings } from '../../api/types.js';
+import type { NetworkName, Profile, ProfileSettings } from '../../api/types.js';
 import { ErrorNote } from '../../components/ErrorNote.js';
+import { NetworkBadge } from '../../components/NetworkBadge.js';
 import { SchemaField } from '../../components/SchemaField.js';
 import { Tabs, type TabSpec } from '../../components/Tabs.js';
 import { useApp } from '../../lib/app-context.js';
 import { ago } from '../../lib/format.js';
+import { networkName } from '../../lib/networks.js';
 import { navigate, type ProfileTab } from '../../lib/router.js';
 import { useEventStream } from '../../lib/use-event-stream.js';
 import { useLoad } from '../../lib/use-load.js';
@@ -15,24 +17,48 @@ import { AddProfileForm } from './AddProfileForm.js';
 import { PayloadProcessing, type ScriptProblem } from './PayloadProcessing.js';
 import { SettingsFields } from './SettingsFields.js';
 import { activeSuspensions, useSuspensionClock, withoutSuspensionOf } from './SuspensionNote.js';
+import { thingparkProblems } from './thingpark-fields.js';
+import { ThingparkSettings } from './ThingparkSettings.js';
 import { WebhookSettings } from './WebhookSettings.js';
 
 /** The profile every application without its own falls back to; it cannot be deleted. */
 const DEFAULT_APP = 'default';
 
-const TABS: TabSpec<ProfileTab>[] = [
+/** The last tab is about the profile's network: TTS webhook settings, or the ThingPark connection. */
+const tabsFor = (network: NetworkName): TabSpec<ProfileTab>[] => [
   { key: 'uplink', label: 'Uplink' },
   { key: 'downlink', label: 'Downlink' },
   { key: 'payload', label: 'Payload processing' },
-  { key: 'webhook', label: 'Webhook settings' },
+  { key: 'webhook', label: network === 'thingpark' ? 'ThingPark settings' : 'Webhook settings' },
 ];
+
+/** Downlink settings that only mean something on TTS. */
+const TTS_ONLY_DOWNLINK = new Set(['tts_hosts']);
 
 type SaveState = { kind: 'idle' } | { kind: 'saving' } | { kind: 'saved' } | { kind: 'invalid'; count: number } | { kind: 'failed'; error: ApiError };
 
-/** The settings part of a profile view: the keys the settings schema defines. */
+/**
+ * The settings part of a profile view: the keys the settings schema defines. A ThingPark
+ * connection comes without its key (`as_key_set` instead), and a save without `as_key` keeps it.
+ */
 function settingsOf(profile: Profile, schema: JsonSchema): ProfileSettings {
   const keys = Object.keys(schema.properties ?? {});
-  return Object.fromEntries(keys.map((k) => [k, profile[k as keyof Profile]])) as unknown as ProfileSettings;
+  const settings = Object.fromEntries(keys.map((k) => [k, profile[k as keyof Profile]])) as Record<string, unknown>;
+  if (profile.thingpark) {
+    const { as_key_set: _set, ...connection } = profile.thingpark;
+    settings.thingpark = connection;
+  }
+  return settings as unknown as ProfileSettings;
+}
+
+const networkOf = (settings: { network?: NetworkName } | null | undefined): NetworkName => settings?.network ?? 'tts';
+
+/** Client-side problems by JSON pointer: the schema's, and a ThingPark connection's (empty key: kept). */
+function clientProblems(schema: JsonSchema, draft: ProfileSettings): Record<string, string> {
+  const problems = problemsOf(schema, draft);
+  for (const key of Object.keys(problems)) if (key.startsWith('/thingpark/')) delete problems[key];
+  if (networkOf(draft) !== 'thingpark') return problems;
+  return { ...problems, ...thingparkProblems(schema.properties?.thingpark ?? {}, draft.thingpark ?? {}, { keyRequired: false }) };
 }
 
 /** Server validation issues ({path, message}) by JSON pointer, to show next to their fields. */
@@ -94,7 +120,8 @@ export function ProfilesScreen({ appId, tab }: { appId: string | null; tab: Prof
   const saved = profile ? settingsOf(profile, schema) : null;
   const draft = drafts[selected] ?? saved;
   const dirty = draft !== null && JSON.stringify(draft) !== JSON.stringify(saved);
-  const problems = draft ? { ...problemsOf(schema, draft), ...serverProblems(save) } : {};
+  const problems = draft ? { ...clientProblems(schema, draft), ...serverProblems(save) } : {};
+  const network = networkOf(draft);
   const suspensions = profile ? activeSuspensions(profile, suspensionClock) : [];
 
   const update = (next: ProfileSettings) => {
@@ -104,7 +131,7 @@ export function ProfilesScreen({ appId, tab }: { appId: string | null; tab: Prof
 
   const onSave = async () => {
     if (!draft || save.kind === 'saving') return;
-    const count = Object.keys(problemsOf(schema, draft)).length;
+    const count = Object.keys(clientProblems(schema, draft)).length;
     if (count) return setSave({ kind: 'invalid', count });
     setSave({ kind: 'saving' });
     try {
@@ -165,12 +192,22 @@ export function ProfilesScreen({ appId, tab }: { appId: string | null; tab: Prof
             {list.map((p) => (
               <option key={p.app_id} value={p.app_id}>
                 {p.app_id === DEFAULT_APP ? 'Default (all other applications)' : p.app_id}
+                {networkOf(p) === 'thingpark' ? ' · ThingPark' : ''}
                 {activeSuspensions(p, suspensionClock).length > 0 ? ' (suspended)' : ''}
                 {drafts[p.app_id] && JSON.stringify(drafts[p.app_id]) !== JSON.stringify(settingsOf(p, schema)) ? ' (unsaved)' : ''}
               </option>
             ))}
           </select>
         </div>
+        {draft && (
+          <div class="profile-network">
+            <span class="field-label">Network</span>
+            <span class="network-value">
+              <NetworkBadge network={network} />
+              {networkName(network).full !== networkName(network).short && ` ${networkName(network).full}`}
+            </span>
+          </div>
+        )}
         {draft && (
           <div class="profile-enabled">
             <SchemaField name="enabled" schema={sub('enabled')} value={draft.enabled} onChange={(v) => update({ ...draft, enabled: v === true })} idPrefix="profile" />
@@ -210,7 +247,8 @@ export function ProfilesScreen({ appId, tab }: { appId: string | null; tab: Prof
             // Creating it lifted its suspension, listed under Default until now.
             profiles.set([...withoutSuspensionOf(list, created.app_id), created]);
             setAdding(false);
-            go(created.app_id, 'uplink');
+            // A new ThingPark connection: next comes what to set in ThingPark.
+            go(created.app_id, networkOf(created) === 'thingpark' ? 'webhook' : 'uplink');
           }}
         />
       )}
@@ -226,7 +264,7 @@ export function ProfilesScreen({ appId, tab }: { appId: string | null; tab: Prof
         </div>
       ) : (
         <>
-          <Tabs label="Profile settings" tabs={TABS} active={tab} onSelect={(t) => go(selected, t)}>
+          <Tabs label="Profile settings" tabs={tabsFor(network)} active={tab} onSelect={(t) => go(selected, t)}>
             {tab === 'uplink' && (
               <section class="card">
                 <SettingsFields schema={sub('uplink')} value={draft.uplink} path="/uplink" problems={problems} onChange={(v) => update({ ...draft, uplink: v as ProfileSettings['uplink'] })} />
@@ -234,12 +272,20 @@ export function ProfilesScreen({ appId, tab }: { appId: string | null; tab: Prof
             )}
             {tab === 'downlink' && (
               <section class="card">
-                <SettingsFields schema={sub('downlink')} value={draft.downlink} path="/downlink" problems={problems} onChange={(v) => update({ ...draft, downlink: v as ProfileSettings['downlink'] })} />
+                <SettingsFields
+                  schema={sub('downlink')}
+                  value={draft.downlink}
+                  path="/downlink"
+                  problems={problems}
+                  {...(network === 'tts' ? {} : { only: Object.keys(sub('downlink').properties ?? {}).filter((k) => !TTS_ONLY_DOWNLINK.has(k)) })}
+                  onChange={(v) => update({ ...draft, downlink: v as ProfileSettings['downlink'] })}
+                />
               </section>
             )}
             {tab === 'payload' && (
               <PayloadProcessing
                 appId={selected}
+                network={network}
                 schema={sub('formatter')}
                 fPortSchema={sub('downlink').properties?.f_port ?? {}}
                 value={draft.formatter}
@@ -250,7 +296,20 @@ export function ProfilesScreen({ appId, tab }: { appId: string | null; tab: Prof
                 onChange={(formatter) => update({ ...draft, formatter })}
               />
             )}
-            {tab === 'webhook' && <WebhookSettings appId={selected} />}
+            {tab === 'webhook' &&
+              (network === 'thingpark' ? (
+                <ThingparkSettings
+                  appId={selected}
+                  schema={sub('thingpark')}
+                  value={draft.thingpark ?? {}}
+                  problems={problems}
+                  keySet={profile.thingpark?.as_key_set === true}
+                  savedAt={profile.updated_at}
+                  onChange={(thingpark) => update({ ...draft, thingpark: thingpark as ProfileSettings['thingpark'] })}
+                />
+              ) : (
+                <WebhookSettings appId={selected} />
+              ))}
           </Tabs>
 
           <div class="save-bar" role="group" aria-label="Save profile">

@@ -33,6 +33,8 @@ export function WebhookSettings({ appId }: { appId: string }) {
   if (setup.error) return <ErrorNote error={setup.error} prefix="Webhook settings could not be loaded" />;
   const s = setup.data;
   if (!s) return <p class="muted">Loading webhook settings…</p>;
+  // The ProfilesScreen shows ThingPark profiles' own tab; this is only a profile changed meanwhile.
+  if (s.network === 'thingpark') return <p class="muted">This profile is a ThingPark connection: it takes no TTS webhooks.</p>;
   const authorization = s.headers.Authorization;
   const masked = authorization.replace(/^(Bearer\s+.{4}).+$/, '$1••••••••••••');
 

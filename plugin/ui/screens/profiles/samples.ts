@@ -1,8 +1,9 @@
-import type { JsonObject } from '../../api/types.js';
+import type { JsonObject, NetworkName } from '../../api/types.js';
 
 /**
  * Prefilled test inputs: a realistic TTS uplink webhook body (as TTS posts it) whose 4-byte
- * frm_payload matches the templates' layout (23.45 °C, 41 %), and a downlink for the same device.
+ * frm_payload matches the templates' layout (23.45 °C, 41 %), the same bytes as a ThingPark
+ * DevEUI_uplink report (JSON content type), and a downlink for the same device.
  */
 export const SAMPLE_UPLINK: JsonObject = {
   end_device_ids: {
@@ -41,5 +42,35 @@ export const SAMPLE_UPLINK: JsonObject = {
     network_ids: { net_id: '000013', tenant_id: 'ttn', cluster_id: 'eu1', cluster_address: 'eu1.cloud.thethings.network' },
   },
 };
+
+export const SAMPLE_UPLINK_THINGPARK: JsonObject = {
+  DevEUI_uplink: {
+    Time: '2025-04-16T11:54:13.995+00:00',
+    DevEUI: '70B3D57ED0051A2B',
+    FPort: 2,
+    FCntUp: 1423,
+    FCntDn: 12,
+    payload_hex: '09291004',
+    mic_hex: '5e1c2a9f',
+    Lrcid: '00000201',
+    LrrRSSI: -87,
+    LrrSNR: 7.25,
+    SpFact: 7,
+    SubBand: 'G1',
+    Channel: 'LC3',
+    DevLrrCnt: 1,
+    Lrrid: 'FF0109A4',
+    Late: 0,
+    Lrrs: { Lrr: [{ Lrrid: 'FF0109A4', Chain: 0, LrrRSSI: -87, LrrSNR: 7.25, LrrESP: -87.8 }] },
+    DevAddr: '260B1E42',
+    AckRequested: 0,
+    TxPower: 14,
+    NbTrans: 1,
+    DynamicClass: 'A',
+  },
+};
+
+/** The sample uplink in the form the profile's network sends. */
+export const SAMPLE_UPLINKS: Record<NetworkName, JsonObject> = { tts: SAMPLE_UPLINK, thingpark: SAMPLE_UPLINK_THINGPARK };
 
 export const SAMPLE_DOWNLINK: JsonObject = { enabled: true, frequency: 600, threshold: 30 };
