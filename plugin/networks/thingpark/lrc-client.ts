@@ -25,10 +25,10 @@ export class LrcClient {
 
   constructor(private readonly options: { userAgent: string; timeoutMs: number; now: () => Date }) {}
 
-  /** `params` in ThingPark's order, without AS_ID, Time and Token (added here, Token last). */
-  async send(connection: LrcConnection, params: [string, string][]): Promise<SendOutcome> {
+  /** Actility's order: `params`, then AS_ID and Time (added here), then `after` (CorrelationID), then Token. */
+  async send(connection: LrcConnection, params: [string, string][], after: [string, string][] = []): Promise<SendOutcome> {
     const url = new URL(connection.downlinkUrl);
-    const query = signedQuery([...params, ['AS_ID', connection.asId], ['Time', this.options.now().toISOString()]], connection.asKey);
+    const query = signedQuery([...params, ['AS_ID', connection.asId], ['Time', this.options.now().toISOString()], ...after], connection.asKey);
     url.search = query;
     const answer = await this.peer.post(url, Buffer.alloc(0), {
       headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'User-Agent': this.options.userAgent },

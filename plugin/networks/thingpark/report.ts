@@ -1,7 +1,7 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import type { JsonObject } from '../../../formatters/contract.js';
 import { DomainError } from '../../domain-error.js';
-import { assertJsonDepth } from '../../schemas/json-depth.js';
+import { assertJsonDepth, MAX_JSON_DEPTH } from '../../schemas/json-depth.js';
 import type { ReportType } from './token.js';
 
 export const REPORT_TYPES: readonly ReportType[] = ['DevEUI_uplink', 'DevEUI_notification', 'DevEUI_location', 'DevEUI_downlink_Sent', 'DevEUI_downlink_Rejected'];
@@ -30,13 +30,19 @@ const xml = new XMLParser({
   ignorePiTags: true,
   trimValues: true,
   isArray: (name) => name === 'Lrr',
+  maxNestedTags: MAX_JSON_DEPTH,
 });
 
 function parseXml(text: string): unknown {
   if (/<!DOCTYPE|<!ENTITY/i.test(text)) throw invalid('XML with a DOCTYPE or entity declarations is not a ThingPark report');
   const valid = XMLValidator.validate(text);
   if (valid !== true) throw invalid(`the body is not well-formed XML: ${valid.err.msg.slice(0, 200)}`, { line: valid.err.line });
-  return xml.parse(text);
+  try {
+    return xml.parse(text);
+  } catch (err) {
+    // e.g. more than MAX_JSON_DEPTH nested elements
+    throw invalid(`the XML could not be read: ${(err instanceof Error ? err.message : String(err)).slice(0, 200)}`);
+  }
 }
 
 /** The body of a report, JSON or XML (by content type; without one, by its first character). */

@@ -48,7 +48,7 @@ class ThingparkDownlinks implements DownlinkTransport {
     // Replacing the queue = flushing it before this one is queued.
     if (opts.replace) params.push(['FlushDownlinkQueue', '1']);
     const { CorrelationID } = request;
-    return this.lrc.send((target as ThingparkTarget).connection, typeof CorrelationID === 'string' ? [...params, ['CorrelationID', CorrelationID]] : params);
+    return this.lrc.send((target as ThingparkTarget).connection, params, typeof CorrelationID === 'string' ? [['CorrelationID', CorrelationID]] : []);
   }
 
   /** FlushDownlinkQueue without a payload: the queue is emptied and nothing queued. */
