@@ -10,6 +10,7 @@ interface FrameworkError {
   expose?: boolean;
   type?: string;
   message?: string;
+  code?: string;
 }
 
 export const invalidJson = (reason: string): HttpError =>
@@ -17,6 +18,10 @@ export const invalidJson = (reason: string): HttpError =>
 
 /** Errors thrown by body parsing (raw-body / co-body) carry a status and a type. */
 function fromFrameworkError(err: FrameworkError): HttpError | null {
+  // zlib's errors (a Content-Encoding the body does not match) carry no status.
+  if (typeof err.code === 'string' && err.code.startsWith('Z_')) {
+    return new HttpError(400, 'invalid_body', 'the body does not decode with its Content-Encoding', { reason: err.code });
+  }
   const status = err.status ?? err.statusCode;
   if (!status || status < 400 || status > 499) return null;
   if (status === 413) return new HttpError(413, 'payload_too_large', 'request body exceeds the size limit');

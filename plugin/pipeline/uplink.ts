@@ -70,7 +70,7 @@ export class UplinkPipeline {
     const settings = profile.settings;
     const up = input.uplink;
     // Parsed once: TTS times carry nanoseconds, which take V8's slow date parser.
-    const receivedMs = Date.parse(up.receivedAt);
+    const receivedMs = timeMs(up.receivedAt, clock.now());
     const { deviceId, bucketId } = deviceIdentity(settings.uplink, up.ids);
     // A resend is the same uplink again; without f_cnt nothing tells one from new data.
     const dedupe = up.fCnt === null ? null : { deviceId, sessionKeyId: up.session, fCnt: up.fCnt, payload: uplinkFingerprint(up.fPort, up.payload) };
@@ -210,6 +210,17 @@ export class UplinkPipeline {
 }
 
 /** Credentials are flat objects of strings (their network's own): equal when every field is. */
+/**
+ * Milliseconds of an RFC 3339 time. A leap second (…:60, which the schema's date-time allows and
+ * Date cannot hold) counts as the last millisecond before it; what does not parse at all, as now.
+ */
+function timeMs(text: string, now: Date): number {
+  const ms = Date.parse(text);
+  if (Number.isFinite(ms)) return ms;
+  const leap = Date.parse(text.replace(/:60(?:\.\d+)?(?=Z|[+-]\d\d:?\d\d$)/i, ':59.999'));
+  return Number.isFinite(leap) ? leap : now.getTime();
+}
+
 /** What an uplink formatter is given of an uplink, whatever its network (also the test tool's). */
 export function formatterCall(up: NeutralUplink): UplinkCall {
   return {

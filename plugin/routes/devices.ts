@@ -56,12 +56,14 @@ export function deviceRoutes(s: Services): Router {
     if (Buffer.byteLength(JSON.stringify(value)) > PROPERTY_MAX_BYTES) {
       throw new HttpError(413, 'payload_too_large', `a property holds at most ${PROPERTY_MAX_BYTES} bytes of JSON`);
     }
-    if (!(await s.store.setDeviceProperty(id, name, value))) throw notFound('device', id);
     if (name !== 'downlink') {
+      if (!(await s.store.setDeviceProperty(id, name, value))) throw notFound('device', id);
       ctx.body = { name, value };
       return;
     }
+    // The message first: a downlink refused (no f_port, say) leaves the property as it was.
     const message = await s.downlinks.create(id, { message: value, encoding: 'none', ttl: 1440 });
+    if (!(await s.store.setDeviceProperty(id, name, value))) throw notFound('device', id);
     ctx.body = { name, value, message: messageView(message) };
   });
 

@@ -41,5 +41,6 @@ export const DeadLetterQuery = Type.Object({
 
 export const MessageListQuery = Type.Object({
   limit: Limit(1000, 10),
-  offset: Type.Integer({ minimum: 0, default: 0 }),
+  // SQLite's OFFSET takes a 64-bit integer; far beyond any message count anyway.
+  offset: Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0 }),
 });

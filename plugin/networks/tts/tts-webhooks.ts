@@ -147,5 +147,10 @@ export class TtsWebhooks {
 
 /** TTS ErrorDetails carry a message format with `{name}` placeholders and the attributes to fill them. */
 function formatTtsError(format: string, attributes: Record<string, unknown>): string {
-  return format.replace(/\{(\w+)\}/g, (whole, key: string) => (key in attributes ? String(attributes[key]) : whole));
+  return format.replace(/\{(\w+)\}/g, (whole, key: string) => {
+    if (!(key in attributes)) return whole;
+    const value = attributes[key];
+    // Parsed JSON: an object may carry a `toString` that is no function, which String() would call.
+    return typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value);
+  }).slice(0, 2000);
 }
