@@ -91,6 +91,10 @@ export class Profiles {
     const settings = profileValidator.parse(body ?? {});
     const before = await this.store.getProfile(appId);
     if (settings.network === 'thingpark') this.connectThingpark(appId, settings, before?.settings);
+    // A device belongs to one network: its ids, credentials and messages are that network's.
+    if (before && (before.settings.network ?? 'tts') !== settings.network && (await this.store.listDevices({ appId, limit: 1 })).items.length > 0) {
+      throw new DomainError('conflict', 'network_in_use', `application '${appId}' has devices on ${before.settings.network}; delete them (or use a new application id) to move it to ${settings.network}`);
+    }
     const problem = await this.formatters.check(appId, formatterSpec(settings));
     if (problem) {
       throw new DomainError('invalid', 'formatter_invalid', `formatter: ${problem.message}`, {

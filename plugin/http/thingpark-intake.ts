@@ -2,7 +2,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { HttpError } from './http-error.js';
 import { intakeAnswers } from './intake-answers.js';
-import { BODY_LIMIT_BYTES } from './json-body.js';
 import type { ThingparkReports } from '../networks/thingpark/thingpark-reports.js';
 
 /**
@@ -26,6 +25,12 @@ function queryOf(search: string): URLSearchParams {
   return query;
 }
 
+/**
+ * ThingPark reports are a few KiB (an uplink with ten gateways is ~3 KiB); reading XML costs about
+ * a second per MiB, and a report is read before its token can be checked.
+ */
+export const THINGPARK_BODY_LIMIT_BYTES = 64 * 1024;
+
 /** `/thingpark/{app_id}`, in any case, with an optional trailing slash. */
 const REPORT_PATH = /^\/thingpark\/([^/]{1,100})\/?$/i;
 
@@ -48,7 +53,7 @@ export function thingparkIntake(deps: { reports: ThingparkReports; logger: Logge
       return true;
     }
     const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > BODY_LIMIT_BYTES) {
+    if (declared > THINGPARK_BODY_LIMIT_BYTES) {
       fail(new HttpError(413, 'payload_too_large', 'request body exceeds the size limit'));
       req.resume();
       return true;
@@ -60,7 +65,7 @@ export function thingparkIntake(deps: { reports: ThingparkReports; logger: Logge
     req.on('data', (chunk: Buffer) => {
       if (done) return;
       size += chunk.length;
-      if (size > BODY_LIMIT_BYTES) {
+      if (size > THINGPARK_BODY_LIMIT_BYTES) {
         done = true;
         fail(new HttpError(413, 'payload_too_large', 'request body exceeds the size limit'));
         // Whatever else comes is not read: the connection goes once the answer is out.

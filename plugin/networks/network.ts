@@ -74,7 +74,11 @@ interface ReportBase {
 
 /** What a network's intake hands the pipeline, one per authenticated, validated report. */
 export type NetworkReport =
-  | (ReportBase & { kind: 'uplink'; uplink: NeutralUplink })
+  /**
+   * `acknowledges`: the uplink carries the LoRaWAN ACK of the device's confirmed downlink, for
+   * networks that report the ack no other way (ThingPark's ACKbit).
+   */
+  | (ReportBase & { kind: 'uplink'; uplink: NeutralUplink; acknowledges?: boolean })
   | (ReportBase & { kind: 'delivery'; event: DeliveryEvent; title: string; details: JsonObject })
   | (ReportBase & { kind: 'location'; location: Location; title: string; details: JsonObject })
   | (ReportBase & { kind: 'note'; title: string; severity: Severity; category: 'webhook' | 'downlink'; details: JsonObject });
@@ -88,6 +92,11 @@ export type SendOutcome =
       status: number | null;
       /** 5xx, 429, network errors and timeouts are worth retrying; other refusals are final. */
       retryable: boolean;
+      /**
+       * The request went out and no answer came: the network may have queued it. Sending again
+       * could queue it twice, so the message waits for the network's delivery report (or its TTL).
+       */
+      maybeQueued?: boolean;
       retryAfterMs: number | null;
       code: string;
       message: string;

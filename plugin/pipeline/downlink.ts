@@ -179,7 +179,12 @@ export class DownlinkService {
         return;
       }
       message.attempts += 1;
+      const before = `${message.updatedAt} ${message.status} ${message.detail}`;
       const outcome = await transport.send(target, message.request, { replace: message.replace });
+      // The network may have reported on it while we waited for its answer (a Class C device, a
+      // fast gateway): that report is newer than this answer and stays.
+      const now = await this.deps.store.getMessage(message.deviceId, message.messageId);
+      if (now && `${now.updatedAt} ${now.status} ${now.detail}` !== before) return;
       await this.applySend(message, outcome);
     } finally {
       this.inFlight.delete(key);
@@ -196,6 +201,13 @@ export class DownlinkService {
       return;
     }
     const error = { code: outcome.code, message: outcome.message };
+    if (outcome.maybeQueued) {
+      message.detail = 'submitted';
+      message.nextAttemptAt = null;
+      message.error = error;
+      await this.changed(message, 'warning', `${network} did not answer; the downlink waits for its delivery report or its TTL (not sent twice)`);
+      return;
+    }
     if (!outcome.retryable) {
       this.finish(message, 'FAILED', 'failed', error);
       const title = outcome.code.endsWith('_url_refused') ? `Downlink not sent: ${outcome.message}` : `Downlink rejected by ${network}: ${outcome.message}`;
@@ -311,6 +323,20 @@ export class DownlinkService {
     return message;
   }
 
+  /**
+   * An uplink acknowledged the device's confirmed downlink (LoRaWAN ACK bit): the oldest confirmed
+   * message the network sent and that waits for its ack is delivered. Within the application only.
+   */
+  async onAck(appId: string, deviceId: string): Promise<MessageRecord | null> {
+    const open = await this.deps.store.listOpenMessages({ deviceId, statuses: ['PENDING'], limit: 100 });
+    // listed oldest first
+    const waiting = open.find((m) => m.appId === appId && m.confirmed && m.detail === 'sent');
+    if (!waiting) return null;
+    this.finish(waiting, 'DELIVERED', 'acknowledged', null);
+    await this.changed(waiting, 'info', 'Downlink acknowledged by device');
+    return waiting;
+  }
+
   /** Due retries and TTL expiries; called by the scheduler (and by tests with a moved clock). */
   async tick(): Promise<void> {
     const now = this.deps.clock.now();
@@ -331,7 +357,12 @@ export class DownlinkService {
     if (!device) throw notFound('device', deviceId);
     const network = this.deps.networks.get(device.ids.network);
     const target = network.downlinks.target(device, await this.deps.profiles.resolve(device.appId), await this.deps.store.getCredentials(deviceId));
-    if (!target) throw new DomainError('conflict', 'no_downlink_url', `${network.label} has not sent this device's downlink URLs yet; wait for its next uplink`);
+    if (!target) {
+      const why = network.needsReportedCredentials
+        ? `${network.label} has not sent this device's downlink URLs yet; wait for its next uplink`
+        : `the device's profile has no ${network.label} connection to send with`;
+      throw new DomainError('conflict', 'no_downlink_url', why);
+    }
     const outcome = await network.downlinks.clear(target, device);
     await this.deps.events.record({
       appId: device.appId,

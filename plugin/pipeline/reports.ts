@@ -45,13 +45,23 @@ export class ReportHandler {
     if (report.kind === 'uplink') {
       // Not awaited here: this frame would hold the parsed body until the write is durable, and
       // bodies kept that long are what the young-generation GC copies and promotes.
-      return this.deps.uplinks.handle({ uplink: report.uplink, profile, credentials: report.credentials }).then((outcome) => this.uplinkAnswer(outcome));
+      const acknowledges = report.acknowledges === true;
+      return this.deps.uplinks
+        .handle({ uplink: report.uplink, profile, credentials: report.credentials })
+        .then((outcome) => this.uplinkAnswer(outcome, acknowledges ? profile.appId : null));
     }
     return this.other(report, profile);
   }
 
-  private uplinkAnswer(outcome: UplinkOutcome): ReportAnswer {
+  /** `ackFor`: the application whose device's confirmed downlink this uplink acknowledged. */
+  private uplinkAnswer(outcome: UplinkOutcome, ackFor: string | null): ReportAnswer {
     if (outcome.credentialsChanged) this.flushWaiting(outcome.deviceId);
+    if (ackFor !== null && outcome.status !== 'duplicate') {
+      const { deviceId } = outcome;
+      this.deps.background.run(`acknowledging the confirmed downlink of ${deviceId}`, async () => {
+        await this.deps.downlinks.onAck(ackFor, deviceId);
+      });
+    }
     return {
       status: 200,
       body: {

@@ -70,7 +70,7 @@ export function downlinkRoutes(s: Services): Router {
   router.post('/downlink/:device_id/clear', async (ctx) => {
     const outcome = await s.downlinks.clearQueue(ctx.params.device_id);
     if (!outcome.ok) {
-      throw new HttpError(502, outcome.code, outcome.message, { tts_status: outcome.status });
+      throw new HttpError(502, outcome.code, outcome.message, { http_status: outcome.status });
     }
     ctx.body = { status: 'cleared' };
   });

@@ -76,6 +76,9 @@ export function profileRoutes(s: Services): Router {
 
   router.post('/:app_id/webhook', async (ctx) => {
     const appId = appIdParam(ctx);
+    if ((await s.profiles.get(appId)).settings.network !== 'tts') {
+      throw new HttpError(409, 'not_a_tts_profile', 'only a TTS profile has a webhook token; a ThingPark connection is authenticated by its AS key');
+    }
     const token = await s.profiles.rotateToken(appId);
     await s.events.record({ appId, deviceId: null, category: 'profile', severity: 'warning', title: 'Webhook token rotated', details: {} });
     ctx.set('Cache-Control', 'no-store');

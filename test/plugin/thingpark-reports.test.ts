@@ -250,7 +250,7 @@ describe('ThingPark reports', () => {
       expect((await device(eui)).properties.location).toBeUndefined();
     });
 
-    it('DevEUI_notification is taken (its token is not verifiable) and stores no data', async () => {
+    it('DevEUI_notification is taken unsigned (its token is not verifiable): one event a minute per connection, marked unsigned, and no data', async () => {
       await profile('tp-app', { formatter: { type: 'javascript', script: ECHO_BYTES } });
       const eui = 'F03D291E001001C9';
       await send('tp-app', uplinkReport({ devEui: eui, devAddr: '007E074F' }));
@@ -258,8 +258,13 @@ describe('ThingPark reports', () => {
       const signed = await send('tp-app', notification);
       const unsigned = await postReport(plugin, 'tp-app', notification, { asId: AS_ID, asKey: AS_KEY, now: clock.now(), token: 'f'.repeat(64) });
       const xml = await send('tp-app', notification, 'xml');
-      expect([signed.status, unsigned.status, xml.status], `${signed.text} ${unsigned.text} ${xml.text}`).toEqual([200, 200, 200]);
+      expect([signed.status, unsigned.status, xml.status], `${signed.text} ${unsigned.text} ${xml.text}`).toEqual([200, 202, 202]);
+      expect(JSON.parse(unsigned.text)).toEqual({ status: 'ignored', reason: 'unsigned_notification_throttled' });
       expect(await rows(eui)).toHaveLength(1);
+      const events = (await plugin.request('GET', '/api/events?app_id=tp-app&category=webhook')).body.items;
+      expect(events.filter((e: { title: string }) => e.title.startsWith('ThingPark: device notification'))).toEqual([
+        expect.objectContaining({ title: 'ThingPark: device notification: reset (unsigned)', details: expect.objectContaining({ unsigned: true, received_since_last_event: 1 }) }),
+      ]);
     });
 
     it('DevEUI_downlink_Sent and DevEUI_downlink_Rejected of no known message are taken (2xx), nothing changes', async () => {

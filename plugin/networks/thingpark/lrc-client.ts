@@ -34,12 +34,12 @@ export class LrcClient {
       headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'User-Agent': this.options.userAgent },
       timeoutMs: this.options.timeoutMs,
     });
-    const failed = (status: number | null, retryable: boolean, code: string, message: string): SendOutcome => ({ ok: false, status, retryable, retryAfterMs: null, code, message });
+    const failed = (status: number | null, retryable: boolean, code: string, message: string) => ({ ok: false as const, status, retryable, retryAfterMs: null, code, message });
     switch (answer.kind) {
       case 'invalid_request':
         return failed(null, false, 'thingpark_invalid_request', `the request could not be built: ${answer.message}`);
       case 'timeout':
-        return failed(null, true, 'thingpark_timeout', `the LRC did not answer within ${this.options.timeoutMs} ms`);
+        return { ...failed(null, false, 'thingpark_timeout', `the LRC did not answer within ${this.options.timeoutMs} ms; it may have queued the downlink`), maybeQueued: true };
       case 'unreachable':
         return failed(null, true, 'thingpark_unreachable', `the LRC could not be reached: ${answer.error instanceof Error ? answer.error.message : String(answer.error)}`);
       case 'answered': {

@@ -104,7 +104,7 @@ export function networkReportOf(appId: string, report: Report, now: Date, json: 
   const details: JsonObject = { payload: report.fields };
   switch (report.type) {
     case 'DevEUI_uplink':
-      return { ...base, kind: 'uplink', uplink: uplinkOf(appId, report, now, json) };
+      return { ...base, kind: 'uplink', uplink: uplinkOf(appId, report, now, json), acknowledges: numberField(report.fields, 'ACKbit') === 1 };
     case 'DevEUI_downlink_Sent':
     case 'DevEUI_downlink_Rejected': {
       const event = deliveryOf(report);

@@ -25,7 +25,7 @@ class ThingparkDownlinks implements DownlinkTransport {
 
   build(out: DownlinkOutput, opts: DownlinkOptions, device: DeviceRecord | null): JsonObject {
     // The tunnel interface takes bytes only: a decoded payload needs a ThingPark driver we do not have.
-    if (out.frmPayload === undefined) throw new DownlinkRefused('thingpark_needs_bytes', 'ThingPark takes downlinks as bytes: the downlink formatter must return bytes');
+    if (out.frmPayload === undefined) throw new DownlinkRefused('formatter_needs_bytes', 'ThingPark takes downlinks as bytes: the downlink formatter must return bytes');
     return {
       DevEUI: device?.ids.dev_eui ?? '<DevEUI>',
       FPort: String(opts.fPort),

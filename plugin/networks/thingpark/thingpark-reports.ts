@@ -1,5 +1,6 @@
 import type { Clock } from '../../clock.js';
 import { DomainError } from '../../domain-error.js';
+import { EventThrottle } from '../../events/event-throttle.js';
 import type { ReportAnswer, ReportHandler } from '../../pipeline/reports.js';
 import type { RefusedWebhooks } from '../../pipeline/refused-webhooks.js';
 import type { Profiles } from '../../profiles.js';
@@ -25,6 +26,8 @@ const TOKEN = /^[0-9a-fA-F]{64}$/;
  * durable write (aggregated events, as refused TTS webhooks).
  */
 export class ThingparkReports {
+  private readonly notifications = new EventThrottle();
+
   constructor(private readonly deps: { profiles: Profiles; reports: ReportHandler; refused: RefusedWebhooks; clock: Clock }) {}
 
   async handle(req: ThingparkRequest): Promise<ReportAnswer> {
@@ -57,6 +60,15 @@ export class ThingparkReports {
         return refuse('forbidden', 'stale_time', `Time is missing or more than ${settings.max_clock_skew_s} s from now`);
       }
     }
-    return this.deps.reports.handle(networkReportOf(appId, report, this.deps.clock.now(), json), profile);
+    const neutral = networkReportOf(appId, report, this.deps.clock.now(), json);
+    if (expected === null && neutral.kind === 'note') {
+      // Unsigned (no public formula): anyone who knows the AS ID could send it, so it is at most
+      // one event a minute per connection, marked as such, and changes nothing else.
+      const received = this.notifications.take(appId, this.deps.clock.now().getTime());
+      if (received === null) return { status: 202, body: { status: 'ignored', reason: 'unsigned_notification_throttled' } };
+      neutral.title = `${neutral.title} (unsigned)`;
+      neutral.details = { ...neutral.details, unsigned: true, received_since_last_event: received };
+    }
+    return this.deps.reports.handle(neutral, profile);
   }
 }
