@@ -45,12 +45,12 @@ export async function prepopulate(o: PrepopulateOptions): Promise<PrepopulateRes
     db.pragma('synchronous = OFF');
     db.pragma('cache_size = -262144');
     const insertDevice = db.prepare(
-      `INSERT INTO devices (id, app_id, tts, asset_type, asset_group, connection_timeout_min, bucket_id, created_at, last_seen_at, state, recent_uplinks)
-       VALUES (?, ?, ?, NULL, NULL, 10, ?, ?, ?, ?, ?)`,
+      `INSERT INTO devices (id, app_id, network, ids, asset_type, asset_group, connection_timeout_min, bucket_id, created_at, last_seen_at, state, recent_uplinks)
+       VALUES (?, ?, 'tts', ?, NULL, NULL, 10, ?, ?, ?, ?, ?)`,
     );
     const insertProp = db.prepare('INSERT INTO device_properties (device_id, name, value, updated_at) VALUES (?, ?, ?, ?)');
     const insertCreds = db.prepare(
-      'INSERT INTO device_credentials (device_id, api_key, push_url, replace_url, updated_at) VALUES (?, ?, ?, ?, ?)',
+      'INSERT INTO device_credentials (device_id, value, updated_at) VALUES (?, ?, ?)',
     );
     const insertBucket = db.prepare('INSERT INTO buckets (id, device_id, app_id, created_at) VALUES (?, ?, ?, ?)');
     const insertRow = db.prepare('INSERT INTO bucket_rows (bucket_id, ts, data) VALUES (?, ?, ?)');
@@ -72,14 +72,14 @@ export async function prepopulate(o: PrepopulateOptions): Promise<PrepopulateRes
         const id = d.devEui;
         const rows = rowsOf(i);
         const lastSeen = new Date(endMs).toISOString();
-        const ids = { device_id: d.ttsDeviceId, application_id: o.appId, dev_eui: d.devEui, join_eui: JOIN_EUI, dev_addr: DEV_ADDR };
+        const ids = { network: 'tts', app_id: o.appId, network_device_id: d.ttsDeviceId, dev_eui: d.devEui, join_eui: JOIN_EUI, dev_addr: DEV_ADDR };
         const state = rows > 0 ? JSON.stringify({ ...ids, f_port: 2, f_cnt: rows - 1, last_seen: lastSeen }) : null;
         const recent = rows > 0 ? JSON.stringify([[SESSION_KEY_ID, Array.from({ length: Math.min(rows, RECENT_PER_SESSION) }, (_, k) => rows - Math.min(rows, RECENT_PER_SESSION) + k)]]) : null;
         insertDevice.run(id, o.appId, JSON.stringify(ids), id, createdAt, rows > 0 ? lastSeen : null, state, recent);
         insertProp.run(id, 'downlink', '{}', createdAt);
         if (rows > 0) {
           const h = downlinkHeaders(d);
-          insertCreds.run(id, h['X-Downlink-Apikey'], h['X-Downlink-Push'], h['X-Downlink-Replace'], lastSeen);
+          insertCreds.run(id, JSON.stringify({ apiKey: h['X-Downlink-Apikey'], pushUrl: h['X-Downlink-Push'], replaceUrl: h['X-Downlink-Replace'] }), lastSeen);
         }
         insertBucket.run(id, id, o.appId, createdAt);
       }
