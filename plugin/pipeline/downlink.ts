@@ -184,7 +184,11 @@ export class DownlinkService {
       // The network may have reported on it while we waited for its answer (a Class C device, a
       // fast gateway): that report is newer than this answer and stays.
       const now = await this.deps.store.getMessage(message.deviceId, message.messageId);
-      if (now && `${now.updatedAt} ${now.status} ${now.detail}` !== before) return;
+      if (now && `${now.updatedAt} ${now.status} ${now.detail}` !== before) {
+        // the caller (create: the API's answer) sees the state the report left
+        Object.assign(message, now);
+        return;
+      }
       await this.applySend(message, outcome);
     } finally {
       this.inFlight.delete(key);
