@@ -6,6 +6,7 @@ import { PROJECT_ROOT } from '../../plugin/project-files.js';
 import { ADMIN_TOKEN, PluginHarness } from '../helpers/plugin-harness.js';
 import { postReport, ThingParkLrc, uplinkReport } from '../helpers/thingpark-peer.js';
 import { ensureUiBuilt } from './helpers/build-ui.js';
+import { expectAccessible } from './helpers/axe.js';
 import { ConsoleWatch, launchChromium } from './helpers/chromium.js';
 
 /**
@@ -111,6 +112,7 @@ describe('web UI: a ThingPark application (Chromium, real plugin, LRC stand-in)'
     expect(await key.inputValue()).toBe(AS_KEY);
     await page.evaluate(() => window.scrollTo(0, 0));
     await shot(page, 'desktop-12-add-thingpark');
+    await expectAccessible(page, 'desktop add application (ThingPark)');
     await form.getByRole('button', { name: 'Create profile' }).click();
 
     await expect.poll(() => page.getByRole('combobox', { name: 'Application' }).inputValue(), WAIT).toBe(APP);
@@ -158,11 +160,16 @@ describe('web UI: a ThingPark application (Chromium, real plugin, LRC stand-in)'
     await shot(page, 'desktop-13-thingpark-settings');
     await connection.scrollIntoViewIfNeeded();
     await shot(page, 'desktop-13b-thingpark-connection');
+    await expectAccessible(page, 'desktop ThingPark profile: ThingPark settings tab');
 
     // Downlink settings about TTS hosts do not apply.
     await page.getByRole('tab', { name: 'Downlink' }).click();
     await page.getByLabel('Priority').waitFor(WAIT);
     expect(await page.getByLabel('TTS hosts').count()).toBe(0);
+    await expectAccessible(page, 'desktop ThingPark profile: Downlink tab');
+    await page.getByRole('tab', { name: 'Uplink' }).click();
+    await page.getByLabel('Device ID prefix').waitFor(WAIT);
+    await expectAccessible(page, 'desktop ThingPark profile: Uplink tab');
   });
 
   it('saves the connection without a key: the stored key stays', async () => {
@@ -197,6 +204,7 @@ describe('web UI: a ThingPark application (Chromium, real plugin, LRC stand-in)'
     await expect.poll(() => textOf(result), WAIT).toContain('Downlink test passed');
     expect(await textOf(result)).toContain('What would be sent to ThingPark');
     expect(await textOf(result)).toContain('"Payload": "05"');
+    await expectAccessible(page, 'desktop ThingPark profile: Payload processing with a test result');
 
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByText('Saved.').waitFor(WAIT);
@@ -218,6 +226,7 @@ describe('web UI: a ThingPark application (Chromium, real plugin, LRC stand-in)'
     expect(await textOf(row)).toContain(`DevAddr ${DEV_ADDR}`);
     expect(await textOf(row)).toContain(APP);
     await shot(page, 'desktop-14-thingpark-devices');
+    await expectAccessible(page, 'desktop ThingPark devices');
 
     await link.click();
     const ids = page.getByRole('region', { name: 'Identifiers' });
@@ -244,6 +253,7 @@ describe('web UI: a ThingPark application (Chromium, real plugin, LRC stand-in)'
     await shot(page, 'desktop-15-thingpark-device');
     await history.scrollIntoViewIfNeeded();
     await shot(page, 'desktop-15b-thingpark-downlink');
+    await expectAccessible(page, 'desktop ThingPark device with downlink history');
   });
 
   it('replaces the tunnel key: a new key entered is sent, and never shown again', async () => {
@@ -279,6 +289,7 @@ describe('web UI: a ThingPark application (Chromium, real plugin, LRC stand-in)'
     expect(await overflow()).toBeLessThanOrEqual(0);
     await phone.getByRole('region', { name: 'Connect ThingPark' }).scrollIntoViewIfNeeded();
     await shot(phone, 'phone-08-thingpark-settings');
+    await expectAccessible(phone, 'phone-08-thingpark-settings');
 
     await phone.getByRole('button', { name: 'Add application' }).click();
     await phone.getByRole('radio', { name: 'ThingPark' }).check();
@@ -286,6 +297,7 @@ describe('web UI: a ThingPark application (Chromium, real plugin, LRC stand-in)'
     expect(await overflow()).toBeLessThanOrEqual(0);
     await phone.evaluate(() => window.scrollTo(0, 0));
     await shot(phone, 'phone-09-add-thingpark');
+    await expectAccessible(phone, 'phone-09-add-thingpark');
     await phone.close();
   });
 

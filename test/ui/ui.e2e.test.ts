@@ -7,6 +7,7 @@ import { fixture } from '../helpers/fixtures.js';
 import { ADMIN_TOKEN, PluginHarness } from '../helpers/plugin-harness.js';
 import { TtsPeer } from '../helpers/tts-peer.js';
 import { ensureUiBuilt } from './helpers/build-ui.js';
+import { expectAccessible } from './helpers/axe.js';
 import { ConsoleWatch, launchChromium } from './helpers/chromium.js';
 
 /**
@@ -129,6 +130,7 @@ describe('web UI (Chromium, real plugin, TTS stand-in)', () => {
     await page.goto(`${plugin.url}/`);
     await page.getByLabel('Admin token').waitFor();
     await shot(page, 'desktop-01-sign-in');
+    await expectAccessible(page, 'desktop sign-in');
     await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('combobox', { name: 'Application' }).waitFor();
@@ -139,6 +141,7 @@ describe('web UI (Chromium, real plugin, TTS stand-in)', () => {
   it('adds a profile and edits its settings with the schema constraints shown inline', async () => {
     await page.getByRole('button', { name: 'Add application' }).click();
     await page.getByLabel('TTS app ID').fill(APP);
+    await expectAccessible(page, 'desktop add application (TTS)');
     await page.getByRole('button', { name: 'Create profile' }).click();
     await expect.poll(() => page.getByRole('combobox', { name: 'Application' }).inputValue(), WAIT).toBe(APP);
     expect((await plugin.request('GET', `/api/profiles/${APP}`)).status).toBe(200);
@@ -160,12 +163,14 @@ describe('web UI (Chromium, real plugin, TTS stand-in)', () => {
     await page.getByLabel('Device ID prefix').fill('gh-');
     await page.getByText('Unsaved changes').waitFor();
     await shot(page, 'desktop-02-profile-uplink');
+    await expectAccessible(page, 'desktop profile: Uplink tab');
 
     await page.getByRole('tab', { name: 'Downlink' }).click();
     const priorities = manifest.settings.schema.properties.downlink.properties.priority.anyOf.map((a: { const: string }) => a.const);
     expect(await page.getByLabel('Priority').locator('option').allTextContents()).toEqual(priorities);
     await page.getByLabel('Priority').selectOption('NORMAL');
     await shot(page, 'desktop-03-profile-downlink');
+    await expectAccessible(page, 'desktop profile: Downlink tab');
   });
 
   it('refuses to save a script that does not compile and marks the line', async () => {
@@ -216,6 +221,15 @@ describe('web UI (Chromium, real plugin, TTS stand-in)', () => {
     expect(await textOf(result)).toContain(DOWNLINK_BASE64);
     await expect.poll(() => page.locator('.cm-errorLine').count(), WAIT).toBe(0);
 
+    // The editors are a keyboard trap for no one: Escape then Tab leaves them (the hint says so).
+    const input = page.getByRole('textbox', { name: 'Test input' });
+    await input.focus();
+    expect(await input.getAttribute('aria-describedby')).toBeTruthy();
+    await page.getByText('Press Esc then Tab to leave the editor.').first().waitFor();
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement !== null && document.activeElement.closest('.cm-editor') === null)).toBe(true);
+
     await page.getByRole('button', { name: 'Sample uplink' }).click();
     await page.getByRole('button', { name: 'Run uplink test' }).click();
     await expect.poll(() => textOf(result), WAIT).toContain('Uplink test passed');
@@ -223,6 +237,7 @@ describe('web UI (Chromium, real plugin, TTS stand-in)', () => {
     await shot(page, 'desktop-04-payload-processing');
     await result.scrollIntoViewIfNeeded();
     await shot(page, 'desktop-04b-payload-test');
+    await expectAccessible(page, 'desktop profile: Payload processing with a test result');
   });
 
   it('saves the profile', async () => {
@@ -255,6 +270,7 @@ describe('web UI (Chromium, real plugin, TTS stand-in)', () => {
     expect(yaml).toContain(token);
     await page.evaluate(() => window.scrollTo(0, 0));
     await shot(page, 'desktop-05-webhook-settings');
+    await expectAccessible(page, 'desktop profile: Webhook settings');
 
     await page.getByRole('button', { name: 'Rotate token' }).click();
     await page.getByRole('button', { name: 'Rotate now' }).click();
@@ -282,6 +298,7 @@ describe('web UI (Chromium, real plugin, TTS stand-in)', () => {
       await postUplink(uplink(101 + i, t, h, 50 - i * 10));
     }
     await shot(page, 'desktop-06-devices');
+    await expectAccessible(page, 'desktop devices');
 
     await link.click();
     await page.getByRole('img', { name: 'Plot of temperature over time' }).locator('canvas').waitFor(WAIT);
@@ -327,6 +344,7 @@ describe('web UI (Chromium, real plugin, TTS stand-in)', () => {
     await shot(page, 'desktop-07-device');
     await page.getByRole('button', { name: 'Send downlink' }).scrollIntoViewIfNeeded();
     await shot(page, 'desktop-07b-device-downlink');
+    await expectAccessible(page, 'desktop device with downlink history');
   });
 
   it('streams live events with filters, pause/resume and a detail view', async () => {
@@ -365,6 +383,7 @@ describe('web UI (Chromium, real plugin, TTS stand-in)', () => {
     expect(await textOf(detail)).toContain('"temperature": 23.3');
     expect(await marked(page)).toBe(true);
     await shot(page, 'desktop-08-events');
+    await expectAccessible(page, 'desktop live events with detail');
   });
 
   it('lists dead letters and shows why a replay fails', async () => {
@@ -380,6 +399,7 @@ describe('web UI (Chromium, real plugin, TTS stand-in)', () => {
     await letter.getByRole('button', { name: 'Show body' }).click();
     await letter.getByText('Webhook body').waitFor();
     await shot(page, 'desktop-09-dead-letters');
+    await expectAccessible(page, 'desktop dead letters');
   });
 
   it('fits a 390 px phone screen on every screen', async () => {
@@ -387,6 +407,8 @@ describe('web UI (Chromium, real plugin, TTS stand-in)', () => {
     consoleWatch.watch(phone);
     await phone.setViewportSize({ width: 390, height: 844 });
     await phone.goto(`${plugin.url}/`);
+    await phone.getByLabel('Admin token').waitFor();
+    await expectAccessible(phone, 'phone sign-in');
     await phone.getByLabel('Admin token').fill(ADMIN_TOKEN);
     await phone.getByRole('button', { name: 'Sign in' }).click();
     await phone.getByRole('combobox', { name: 'Application' }).waitFor();
@@ -414,6 +436,7 @@ describe('web UI (Chromium, real plugin, TTS stand-in)', () => {
       const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
       expect(overflow, `${name} overflows horizontally by ${overflow}px`).toBeLessThanOrEqual(0);
       await shot(phone, name);
+      await expectAccessible(phone, name);
     }
 
     // A token the plugin no longer accepts leads back to sign-in.

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useId, useRef, useState } from 'preact/hooks';
 import type { EditorHandle, EditorMark } from './code-editor-setup.js';
 
 export type { EditorHandle, EditorMark };
@@ -21,6 +21,7 @@ export function CodeEditor({ value, onChange, language, label, marks, size, hand
   const host = useRef<HTMLDivElement>(null);
   const editor = useRef<EditorHandle | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
+  const hintId = `editor-hint-${useId()}`;
   // The latest callback without recreating the editor on every render.
   const changed = useRef(onChange);
   changed.current = onChange;
@@ -30,7 +31,7 @@ export function CodeEditor({ value, onChange, language, label, marks, size, hand
     import('./code-editor-setup.js')
       .then(({ createEditor }) => {
         if (disposed || !host.current) return;
-        editor.current = createEditor(host.current, { value, language, label, onChange: (v) => changed.current(v) });
+        editor.current = createEditor(host.current, { value, language, label, describedBy: hintId, onChange: (v) => changed.current(v) });
         if (marks) editor.current.setMarks(marks);
         if (handle) handle.current = editor.current;
       })
@@ -48,8 +49,14 @@ export function CodeEditor({ value, onChange, language, label, marks, size, hand
   useEffect(() => editor.current?.setMarks(marks ?? []), [marks]);
 
   return (
-    <div class={`editor editor-${size}`} ref={host}>
-      {loadError && <p class="field-error">The editor could not be loaded: {loadError}</p>}
-    </div>
+    <>
+      <div class={`editor editor-${size}`} ref={host}>
+        {loadError && <p class="field-error">The editor could not be loaded: {loadError}</p>}
+      </div>
+      {/* Tab is not bound in the editor; Escape first also closes completions (CodeMirror's tab-focus mode). */}
+      <p class="editor-hint" id={hintId}>
+        Press Esc then Tab to leave the editor.
+      </p>
+    </>
   );
 }

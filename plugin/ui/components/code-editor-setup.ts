@@ -19,6 +19,8 @@ export interface EditorOptions {
   value: string;
   language: 'javascript' | 'json';
   label: string;
+  /** Id of the element that tells how to leave the editor by keyboard. */
+  describedBy?: string;
   onChange(value: string): void;
 }
 
@@ -33,7 +35,7 @@ const highlight = HighlightStyle.define([
   { tag: [t.keyword, t.controlKeyword, t.moduleKeyword, t.operatorKeyword], color: '#8839ef' },
   { tag: [t.string, t.special(t.string)], color: '#1a7f37' },
   { tag: [t.number, t.bool, t.null], color: '#b35900' },
-  { tag: [t.lineComment, t.blockComment], color: '#7a8494', fontStyle: 'italic' },
+  { tag: [t.lineComment, t.blockComment], color: '#667085', fontStyle: 'italic' },
   { tag: [t.function(t.variableName), t.function(t.propertyName)], color: '#1f5fbf' },
   { tag: t.propertyName, color: '#0b5f75' },
   { tag: [t.definition(t.variableName), t.variableName], color: '#1c2430' },
@@ -94,7 +96,14 @@ export function createEditor(parent: HTMLElement, opts: EditorOptions): EditorHa
         keymap.of([...closeBracketsKeymap, ...defaultKeymap, ...historyKeymap, ...completionKeymap]),
         languageOf(opts.language),
         theme,
-        EditorView.contentAttributes.of({ 'aria-label': opts.label }),
+        // An explicit tab stop on the editable content (contenteditable is one already): the scroller
+        // around it then holds focusable content, so it can be scrolled by keyboard (axe
+        // scrollable-region-focusable) without a second, empty tab stop on the scroller itself.
+        EditorView.contentAttributes.of({
+          'aria-label': opts.label,
+          tabindex: '0',
+          ...(opts.describedBy ? { 'aria-describedby': opts.describedBy } : {}),
+        }),
         EditorView.updateListener.of((u) => {
           if (u.docChanged && !silent) opts.onChange(u.state.doc.toString());
         }),

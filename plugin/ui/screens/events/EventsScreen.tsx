@@ -149,7 +149,8 @@ export function EventsScreen() {
       <div class={`events-layout${selected ? ' with-detail' : ''}`}>
         <div class="card flush">
           {initial.data && items.length === 0 && <p class="muted pad">No events match. New ones appear here as they happen.</p>}
-          <ol class="event-list" aria-label="Events">
+          {/* New events are announced politely as they arrive (a log; the list keeps its list role). */}
+          <ol class="event-list" aria-label="Events" aria-live="polite" aria-relevant="additions">
             {items.map((e) => (
               <li key={e.id} class={fresh.current.has(e.id) ? 'fresh' : ''}>
                 <button type="button" class="event-row" aria-current={selected?.id === e.id ? 'true' : undefined} onClick={() => setSelected(e)}>

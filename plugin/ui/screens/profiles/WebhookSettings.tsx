@@ -106,7 +106,7 @@ export function WebhookSettings({ appId }: { appId: string }) {
         </div>
         <details class="disclosure">
           <summary>Show YAML</summary>
-          <pre class="json">{reveal ? s.template : s.template.replace(authorization, masked)}</pre>
+          <pre class="json" tabIndex={0} role="region" aria-label="Webhook template">{reveal ? s.template : s.template.replace(authorization, masked)}</pre>
         </details>
       </section>
 
