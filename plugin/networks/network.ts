@@ -42,8 +42,7 @@ export interface NeutralUplink {
   reportJson?: string;
 }
 
-export const DELIVERY_KINDS = ['queued', 'sent', 'acked', 'nacked', 'failed'] as const;
-export type DeliveryKind = (typeof DELIVERY_KINDS)[number];
+export type DeliveryKind = 'queued' | 'sent' | 'acked' | 'nacked' | 'failed';
 
 /** What the network says about a downlink it was given, matched by correlation id within the application. */
 export interface DeliveryEvent {

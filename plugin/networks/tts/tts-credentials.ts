@@ -13,7 +13,3 @@ export function ttsCredentialsOf(stored: Credentials | null): TtsCredentials | n
   const { apiKey, pushUrl, replaceUrl } = stored;
   return typeof apiKey === 'string' && typeof pushUrl === 'string' && typeof replaceUrl === 'string' ? { apiKey, pushUrl, replaceUrl } : null;
 }
-
-export function sameTtsCredentials(a: TtsCredentials, b: TtsCredentials): boolean {
-  return a.apiKey === b.apiKey && a.pushUrl === b.pushUrl && a.replaceUrl === b.replaceUrl;
-}
