@@ -31,6 +31,8 @@ import {
   type BenchDevice,
   type BodyTemplate,
 } from './uplinks.js';
+import { lpad, pad } from './columns.js';
+import { rng } from './rng.js';
 
 // ---- settings
 
@@ -91,17 +93,6 @@ const log = (message: string) => process.stdout.write(`[${elapsed()}] ${message}
 
 const fCnt = { next: FIRST_BENCH_FCNT };
 
-/** Deterministic pseudo-random numbers (the device subset is the same on every run). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * CPU time of the whole machine so far, ms (Linux /proc/stat; null elsewhere): busy in this VM, and
@@ -249,8 +240,6 @@ interface ProfileReport extends ProfileSummary {
   file: string;
 }
 
-const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.length));
-const lpad = (s: string, n: number) => (s.length >= n ? s : ' '.repeat(n - s.length) + s);
 
 // ---- the run
 

@@ -36,6 +36,8 @@ import { killAllChildren, ServerChild, type MemoryReport } from './children.js';
 import { LOOP_RESOLUTION_MS } from './ipc.js';
 import { runLoad } from './load.js';
 import { benchDevice, bodyTemplate, FIRST_BENCH_FCNT, projectRoot, WEBHOOK_PATH, type BenchDevice, type BodyTemplate } from './uplinks.js';
+import { lpad, pad } from './columns.js';
+import { rng } from './rng.js';
 
 // ---- settings
 
@@ -97,22 +99,9 @@ const started = performance.now();
 const elapsed = () => `${((performance.now() - started) / 1000).toFixed(1)}s`;
 const log = (message: string) => process.stdout.write(`[${elapsed()}] ${message}\n`);
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.length));
-const lpad = (s: string, n: number) => (s.length >= n ? s : ' '.repeat(n - s.length) + s);
 const round1 = (n: number) => Math.round(n * 10) / 10;
 const round2 = (n: number) => Math.round(n * 100) / 100;
 
-/** Deterministic pseudo-random numbers (the same traffic on every run, up to timing). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const random = rng(20_250_416);
 const between = ([lo, hi]: [number, number]) => lo + random() * (hi - lo);
 

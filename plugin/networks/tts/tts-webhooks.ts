@@ -78,10 +78,9 @@ export class TtsWebhooks {
     }
     const body = webhookValidator.parse(req.body);
     const type = messageTypeOf(body);
-    const ids = deviceIdsOf(body);
     if (type === null) {
       await events.record({
-        appId: ids.app_id,
+        appId: body.end_device_ids.application_ids.application_id,
         deviceId: null,
         category: 'webhook',
         severity: 'info',
@@ -102,10 +101,12 @@ export class TtsWebhooks {
     return this.deps.admission.admit(profile, { application_id: ids.application_ids.application_id, device_id: ids.device_id }, sent);
   }
 
-  private reportOf(type: MessageType, body: WebhookBody, admitted: TtsCredentials | null, rawBody: string | undefined): NetworkReport {
+  private reportOf(type: MessageType, body: WebhookBody, credentials: TtsCredentials | null, rawBody: string | undefined): NetworkReport {
+    if (type === 'uplink_message') {
+      const uplink = normalizeUplink(body, this.deps.clock.now(), rawBody);
+      return { kind: 'uplink', type, ids: uplink.ids, credentials, uplink };
+    }
     const ids = deviceIdsOf(body);
-    const credentials = admitted ? { ...admitted } : null;
-    if (type === 'uplink_message') return { kind: 'uplink', type, ids, credentials, uplink: normalizeUplink(body, this.deps.clock.now(), rawBody) };
     const payload = (body as Record<string, unknown>)[type] as JsonObject;
     const title = TITLES[type];
     const details: JsonObject = { payload };
