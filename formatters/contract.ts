@@ -2,6 +2,7 @@
  * The formatter contract shared by the plugin, the test tool and the sandbox.
  * The plugin only talks to formatters through these types and FormatterPool (sandbox/formatter-pool.ts).
  */
+import type { Normalized } from './normalized-payload.js';
 
 export const FORMATTER_TYPES = ['javascript', 'cayennelpp', 'none'] as const;
 export type FormatterType = (typeof FORMATTER_TYPES)[number];
@@ -46,6 +47,11 @@ export interface RunReport<T> {
 
 export type JsonObject = { [key: string]: unknown };
 
+/** An uplink run's report, with the measurements normalized from it when there are any. */
+export interface UplinkReport extends RunReport<JsonObject> {
+  normalized?: Normalized;
+}
+
 export interface UplinkCall {
   /** Decoded frm_payload (may be empty). */
   bytes: Uint8Array;
@@ -58,6 +64,8 @@ export interface UplinkCall {
   message: JsonObject;
   /** `message` as JSON text when the caller has it already (the request body), to save a stringify per call. */
   messageJson?: string;
+  /** The network normalized this uplink already (TTS `normalized_payload`): normalizeUplink is not run. */
+  networkNormalized?: boolean;
 }
 
 export interface DownlinkCall {

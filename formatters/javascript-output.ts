@@ -4,7 +4,7 @@
  */
 import { normalizeBase64 } from './base64.js';
 import type { DownlinkOutput, JsonObject } from './contract.js';
-import { contractFailure, describeValue, isApplicationPort, isJsonObject, success, type Outcome } from './outcome.js';
+import { contractFailure, describeValue, isApplicationPort, isJsonObject, messageList, success, type Outcome } from './outcome.js';
 
 /** thinger: module.exports.uplink/downlink; tts: decodeUplink/encodeDownlink; legacy: Decoder/Encoder. */
 export type ScriptStyle = 'thinger' | 'tts' | 'legacy';
@@ -13,19 +13,12 @@ function portOf(fPort: number | undefined): { fPort?: number } {
   return fPort === undefined ? {} : { fPort };
 }
 
-/** TTS `warnings`/`errors`: absent or an array; non-string items are shown as JSON. */
-function messages(value: unknown): string[] | undefined {
-  if (value === undefined) return [];
-  if (!Array.isArray(value)) return undefined;
-  return value.map((item) => (typeof item === 'string' ? item : JSON.stringify(item)));
-}
-
 /** Checks a TTS-style result object and splits off its warnings; fails on non-empty errors. */
-function ttsEnvelope(fn: string, value: unknown, shape: string): Outcome<JsonObject> {
+export function ttsEnvelope(fn: string, value: unknown, shape: string): Outcome<JsonObject> {
   if (!isJsonObject(value)) return contractFailure(`${fn} must return an object ${shape}, got ${describeValue(value)}`);
-  const warnings = messages(value.warnings);
+  const warnings = messageList(value.warnings);
   if (warnings === undefined) return contractFailure(`${fn} output.warnings must be an array of strings`);
-  const errors = messages(value.errors);
+  const errors = messageList(value.errors);
   if (errors === undefined) return contractFailure(`${fn} output.errors must be an array of strings`, warnings);
   if (errors.length > 0) return contractFailure(errors.join(', '), warnings);
   return success(value, warnings);

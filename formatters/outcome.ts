@@ -36,3 +36,10 @@ export function describeValue(value: unknown): string {
 export function isApplicationPort(value: unknown): value is number {
   return typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 223;
 }
+
+/** TTS `warnings`/`errors`: absent or an array (undefined when not); non-string items are shown as JSON. */
+export function messageList(value: unknown): string[] | undefined {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) return undefined;
+  return value.map((item) => (typeof item === 'string' ? item : JSON.stringify(item)));
+}

@@ -33,6 +33,7 @@ import { UplinkPipeline } from './pipeline/uplink.js';
 import { PACKAGE, PROJECT_ROOT } from './project-files.js';
 import { Profiles } from './profiles.js';
 import { bucketRoutes } from './routes/buckets.js';
+import { measurementRoutes } from './routes/measurements.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
 import { deviceRoutes } from './routes/devices.js';
 import { downlinkRoutes } from './routes/downlinks.js';
@@ -147,6 +148,7 @@ export async function createApp(deps: AppDeps): Promise<PluginApp> {
     deviceRoutes(services),
     downlinkRoutes(services),
     bucketRoutes(services),
+    measurementRoutes(services),
     deadLetterRoutes(services),
     eventRoutes(services, openStreams),
     formatterRoutes(services),

@@ -29,6 +29,8 @@ export interface EntryPoints {
   uplink: ScriptStyle | null;
   downlink: ScriptStyle | null;
   decodeDownlink: boolean;
+  /** A TTS-style script with normalizeUplink: its uplink replies carry the normalization (see prelude.js). */
+  normalizes: boolean;
   /** Thinger functions that may read their second argument (message / device). */
   uplinkReadsMessage: boolean;
   downlinkReadsDevice: boolean;
@@ -45,8 +47,8 @@ export interface LoadedScript {
 
 export type ScriptSlot = { ok: true; script: LoadedScript } | { ok: false; error: FormatterError };
 
-/** What one bridge `run` does: uplink, downlink (encode), decode downlink. */
-export type RunOp = 'u' | 'd' | 'x';
+/** What one bridge `run` does: uplink, uplink without normalizing, downlink (encode), decode downlink. */
+export type RunOp = 'u' | 'p' | 'd' | 'x';
 
 /** Inputs of one bridge `run`; `first`/`second` are JSON texts (payload, message, device). */
 export interface BridgeCall {
@@ -95,6 +97,7 @@ interface Envelope {
   u?: unknown;
   d?: unknown;
   x?: unknown;
+  n?: unknown;
   um?: unknown;
   dm?: unknown;
 }
@@ -238,6 +241,7 @@ export class AppSandbox {
         uplink: styleOf(envelope.u),
         downlink: styleOf(envelope.d),
         decodeDownlink: envelope.x === true,
+        normalizes: envelope.n === true,
         uplinkReadsMessage: envelope.um === true,
         downlinkReadsDevice: envelope.dm === true,
       };

@@ -11,15 +11,21 @@ import type {
   JsonObject,
   RunReport,
   UplinkCall,
+  UplinkReport,
 } from '../formatters/contract.js';
+import { decodedAsNormalized } from '../formatters/normalized-payload.js';
 import { noneDecodeDownlink, noneDownlink, noneUplink } from '../formatters/none.js';
-import { runReport } from './run-report.js';
+import { success } from '../formatters/outcome.js';
+import { runReport, uplinkReport } from './run-report.js';
 
 export type BuiltinType = Exclude<FormatterType, 'javascript'>;
 
-export function builtinUplink(type: BuiltinType, call: UplinkCall): RunReport<JsonObject> {
+export function builtinUplink(type: BuiltinType, call: UplinkCall): UplinkReport {
   const started = performance.now();
-  return runReport(started, type === 'none' ? noneUplink(call) : cayenneUplink(call));
+  const outcome = type === 'none' ? noneUplink(call) : cayenneUplink(call);
+  if (!outcome.ok) return uplinkReport(runReport(started, outcome));
+  const normalized = decodedAsNormalized(outcome.output);
+  return uplinkReport(runReport(started, success(normalized ? { data: outcome.output, normalized } : { data: outcome.output }, outcome.warnings)));
 }
 
 export function builtinDownlink(type: BuiltinType, call: DownlinkCall): RunReport<DownlinkOutput> {

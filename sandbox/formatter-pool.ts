@@ -27,6 +27,7 @@ import type {
   JsonObject,
   RunReport,
   UplinkCall,
+  UplinkReport,
 } from '../formatters/contract.js';
 import { bytesToBase64 } from '../formatters/base64.js';
 import { builtinDecodeDownlink, builtinDownlink, builtinUplink } from './builtins.js';
@@ -183,7 +184,7 @@ export class FormatterPool {
     return reply.ok ? null : (reply.error ?? { kind: 'contract', message: 'the check returned no answer' });
   }
 
-  async runUplink(appId: string, spec: FormatterSpec, call: UplinkCall, mode: RunMode = 'production'): Promise<RunReport<JsonObject>> {
+  async runUplink(appId: string, spec: FormatterSpec, call: UplinkCall, mode: RunMode = 'production'): Promise<UplinkReport> {
     if (spec.type !== 'javascript') return builtinUplink(spec.type, call);
     const sid = this.scriptId(appId, spec.script);
     const fields: Partial<WireCall> = {
@@ -191,6 +192,7 @@ export class FormatterPool {
       fPort: call.fPort,
       ...(call.receivedAt !== undefined ? { receivedAt: call.receivedAt } : {}),
       ...(call.decodedPayload ? { decoded: call.decodedPayload } : {}),
+      ...(call.networkNormalized ? { nn: true } : {}),
       ...(this.messageFree.has(sid) ? {} : { message: call.messageJson ?? JSON.stringify(call.message) }),
     };
     return this.run<JsonObject>(appId, spec, sid, 'u', fields, mode);
@@ -301,7 +303,7 @@ export class FormatterPool {
         this.emit({ type: 'suspended', suspension });
       }
     }
-    const base = { logs: reply.logs, warnings: reply.warnings, durationMs: reply.durationMs };
+    const base = { logs: reply.logs, warnings: reply.warnings, durationMs: reply.durationMs, ...(reply.normalized ? { normalized: reply.normalized } : {}) };
     return reply.ok ? { ok: true, output: reply.output as T, ...base } : { ok: false, error: reply.error, ...base };
   }
 

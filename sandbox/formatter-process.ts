@@ -73,6 +73,7 @@ async function run(call: WireCall): Promise<WireReply> {
         fPort: call.fPort ?? 0,
         ...(call.decoded ? { decodedPayload: call.decoded } : {}),
         ...(call.receivedAt !== undefined ? { receivedAt: call.receivedAt } : {}),
+        ...(call.nn ? { networkNormalized: true } : {}),
         message: {},
         // Left out only for scripts this process said do not read it.
         messageJson: call.message ?? '{}',

@@ -26,7 +26,7 @@ export interface PreludeLimits {
 }
 
 /** Entry points looked up after the user script ran, in the order the bridge expects them. */
-const ENTRY_NAMES = ['decodeUplink', 'encodeDownlink', 'decodeDownlink', 'Decoder', 'Encoder'];
+const ENTRY_NAMES = ['decodeUplink', 'encodeDownlink', 'decodeDownlink', 'Decoder', 'Encoder', 'normalizeUplink'];
 
 /**
  * Appended to the user script when it is evaluated. The completion value lists the entry points,

@@ -30,15 +30,17 @@ import type {
   LogEntry,
   RunReport,
   UplinkCall,
+  UplinkReport,
 } from '../formatters/contract.js';
-import { decodeDownlinkOutput, downlinkOutput, uplinkOutput } from '../formatters/javascript-output.js';
+import { decodeDownlinkOutput, downlinkOutput } from '../formatters/javascript-output.js';
+import { decodedUplink, type DecodedUplink } from '../formatters/normalized-payload.js';
 import { failure, type Outcome } from '../formatters/outcome.js';
 import { builtinDecodeDownlink, builtinDownlink, builtinUplink } from './builtins.js';
 import { AppSandbox, type BridgeCall, type EntryPoints } from './app-sandbox.js';
-import { contractError, limitError } from './errors.js';
+import { contractError, limitError, runtimeError } from './errors.js';
 import { callTimeout, resolveOptions, type ResolvedOptions, type RuntimeOptions } from './options.js';
 import { Prelude } from './prelude.js';
-import { runReport } from './run-report.js';
+import { runReport, uplinkReport } from './run-report.js';
 import { SharedIsolate } from './shared-isolate.js';
 
 export type { RuntimeOptions } from './options.js';
@@ -127,14 +129,16 @@ export class FormatterRuntime {
     return uplink || downlink || decodeDownlink ? null : contractError(NO_ENTRY_POINT);
   }
 
-  async runUplink(appId: string, spec: FormatterSpec, call: UplinkCall): Promise<RunReport<JsonObject>> {
+  async runUplink(appId: string, spec: FormatterSpec, call: UplinkCall): Promise<UplinkReport> {
     const started = performance.now();
     if (spec.type !== 'javascript') return builtinUplink(spec.type, call);
-    return this.runScript(started, appId, spec, {
+    // Told apart by the script's entry points, once loaded: only a TTS-style normalizeUplink changes the reply.
+    const normalizing = (entries: EntryPoints) => entries.normalizes && call.networkNormalized !== true;
+    const report = this.runScript<DecodedUplink>(started, appId, spec, {
       missing: (entries) =>
         entries.uplink ? undefined : 'script defines no uplink function (module.exports.uplink, decodeUplink or Decoder)',
       input: (entries) => ({
-        op: 'u',
+        op: call.networkNormalized ? 'p' : 'u',
         b64: bytesToBase64(call.bytes),
         fPort: call.fPort,
         receivedAt: entries.uplink === 'tts' ? call.receivedAt : undefined,
@@ -143,8 +147,9 @@ export class FormatterRuntime {
           entries.uplink === 'thinger' && call.decodedPayload !== undefined ? JSON.stringify(call.decodedPayload) : undefined,
         second: entries.uplinkReadsMessage ? (call.messageJson ?? JSON.stringify(call.message)) : undefined,
       }),
-      interpret: (entries, value) => uplinkOutput(entries.uplink ?? 'thinger', value),
+      interpret: (entries, value) => decodedUplink(entries.uplink ?? 'thinger', normalizing(entries), value, runtimeError),
     });
+    return uplinkReport(report);
   }
 
   async runDownlink(appId: string, spec: FormatterSpec, call: DownlinkCall): Promise<RunReport<DownlinkOutput>> {

@@ -4,6 +4,7 @@
  * its fd 3. JSON.stringify never writes a raw newline, so a line is always one whole message.
  */
 import type { FormatterError, JsonObject, LogEntry } from '../formatters/contract.js';
+import type { Normalized } from '../formatters/normalized-payload.js';
 
 /** The operations a process runs: uplink, downlink (encode), decode downlink, check a script, its runtime's stats. */
 export type WireOp = 'u' | 'd' | 'x' | 'c' | 's';
@@ -24,6 +25,8 @@ export interface WireCall {
   fPort?: number;
   receivedAt?: string;
   decoded?: JsonObject;
+  /** The network normalized the uplink already: normalizeUplink is not run. */
+  nn?: boolean;
   /** The webhook body as JSON text: only for formatters that may read it. */
   message?: string;
   /** Downlink payload (any JSON value) and device record. */
@@ -41,6 +44,8 @@ export type WireReply =
       logs: LogEntry[];
       warnings: string[];
       durationMs: number;
+      /** Uplinks: the measurements normalized from the output (see normalized-payload.ts). */
+      normalized?: Normalized;
       /** Whether this script's uplink function may read the message (so the pool sends it). */
       readsMessage?: boolean;
     }

@@ -1,4 +1,5 @@
 import type { DownlinkOutput, JsonObject } from '../../formatters/contract.js';
+import type { Normalized } from '../../formatters/normalized-payload.js';
 import type { ResolvedProfile } from '../profiles.js';
 import type { DeviceRecord, Severity } from '../store/records.js';
 import type { DeviceIds, NetworkName } from './network-ids.js';
@@ -32,6 +33,13 @@ export interface NeutralUplink {
   bytes: Uint8Array;
   /** Decoded by the network's own payload formatter, when it did. */
   decodedPayload?: JsonObject;
+  /** Normalized by the network itself (TTS `normalized_payload`): stored as they are, the formatter's normalizer is not run. */
+  normalized?: Normalized;
+  /**
+   * The report is one normalized measurement and nothing else (TTS `uplink_normalized`): no formatter
+   * runs, the measurement is the row's data.
+   */
+  normalizedOnly?: boolean;
   receivedAt: string;
   /** Radio metadata, stored with `save_metadata`. */
   radio?: JsonObject;

@@ -9,7 +9,7 @@ import type { Profiles } from '../profiles.js';
 import { formatterSpec } from '../profiles.js';
 import { DEFAULT_PROFILE } from '../schemas/profile.js';
 import { ShortUplinkInputSchema, type FormatterTest } from '../schemas/formatter-test.js';
-import { formatterCall } from './uplink.js';
+import { formatterCall, measurementOnly } from './uplink.js';
 
 const shortUplink = bodyValidator(ShortUplinkInputSchema, 'invalid_input');
 
@@ -20,6 +20,11 @@ export interface FormatterTestAnswer {
   warnings: string[];
   errors: FormatterError[];
   duration_ms: number;
+  /** Uplinks: measurements in TTS's normalized payload vocabulary (null when none), and what was dropped from them. */
+  normalized?: JsonObject[] | null;
+  normalized_warnings?: string[];
+  /** Uplinks: normalizeUplink failed (the output still stands). */
+  normalized_error?: FormatterError;
   /** Downlinks: what would be sent to the application's network. */
   network?: string;
   request?: JsonObject;
@@ -60,7 +65,14 @@ export async function runFormatterTest(
     const report: JsonObject = short ? network.reportFor(sampleOf(input, now), appId) : input;
     const uplink = uplinkOfInput(network, report, appId, now);
     if (!uplink) throw new DomainError('invalid', 'invalid_input', `the input is no ${network.label} uplink report`);
-    return answer(await deps.formatters.runUplink(appId, spec, formatterCall(uplink), 'test'));
+    const run = uplink.normalizedOnly ? measurementOnly(uplink) : await deps.formatters.runUplink(appId, spec, formatterCall(uplink), 'test');
+    const normalized = uplink.normalized ?? run.normalized;
+    return {
+      ...answer(run),
+      normalized: normalized?.measurements.length ? normalized.measurements : null,
+      normalized_warnings: normalized?.warnings ?? [],
+      ...(normalized?.error ? { normalized_error: normalized.error } : {}),
+    };
   }
 
   const fPort = req.f_port ?? profile.settings.downlink.f_port ?? undefined;

@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
-import type { JsonObject, RunReport, UplinkCall } from '../../formatters/contract.js';
+import type { JsonObject, RunReport, UplinkCall, UplinkReport } from '../../formatters/contract.js';
+import { MAX_MEASUREMENT_VALUES, quantityValues, type Normalized } from '../../formatters/normalized-payload.js';
 import type { FormatterPool } from '../../sandbox/formatter-pool.js';
 import type { Clock } from '../clock.js';
 import type { EventLog } from '../events/event-log.js';
@@ -8,7 +9,7 @@ import { formatterSpec, type ResolvedProfile } from '../profiles.js';
 import { deviceIdentity, provisionDevice } from '../provisioning.js';
 import { uplinkFingerprint } from '../store/recent-uplinks.js';
 import type { DeadLetter, EventInput } from '../store/records.js';
-import type { Store, UplinkWrite } from '../store/store.js';
+import type { MeasurementWrite, Store, UplinkWrite } from '../store/store.js';
 
 export type UplinkStatus = 'stored' | 'duplicate' | 'dead_letter';
 
@@ -73,7 +74,7 @@ export class UplinkPipeline {
     const receivedMs = timeMs(up.receivedAt, clock.now());
     const { deviceId, bucketId } = deviceIdentity(settings.uplink, up.ids);
     // A resend is the same uplink again; without f_cnt nothing tells one from new data.
-    const dedupe = up.fCnt === null ? null : { deviceId, sessionKeyId: up.session, fCnt: up.fCnt, payload: uplinkFingerprint(up.fPort, up.payload) };
+    const dedupe = up.fCnt === null ? null : { deviceId, sessionKeyId: up.session, fCnt: up.fCnt, ...uplinkKeys(up) };
     const base = { appId: profile.appId, deviceId };
     const replay = input.replayOf !== undefined;
 
@@ -141,16 +142,23 @@ export class UplinkPipeline {
       known = { appId: profile.appId, bucketId: created.device.bucketId, credentials: null };
     }
 
-    const report = await formatters.runUplink(profile.appId, formatterSpec(settings), formatterCall(up));
-    this.counts.formatter[report.ok && report.output ? 'ok' : (report.error?.kind ?? 'contract')]++;
+    const report = up.normalizedOnly ? measurementOnly(up) : await formatters.runUplink(profile.appId, formatterSpec(settings), formatterCall(up));
+    if (!up.normalizedOnly) this.counts.formatter[report.ok && report.output ? 'ok' : (report.error?.kind ?? 'contract')]++;
     if (report.ok && report.output) {
-      if (known.bucketId) write.bucketRow = { bucketId: known.bucketId, tsMs: receivedMs, data: report.output };
+      const normalized = up.normalized ?? report.normalized;
+      if (known.bucketId) {
+        write.bucketRow = { bucketId: known.bucketId, tsMs: receivedMs, data: report.output };
+        if (normalized && normalized.measurements.length > 0) {
+          write.bucketRow.normalized = normalized.measurements;
+          write.bucketRow.measurements = measurementRows(normalized, { appId: profile.appId, deviceId }, receivedMs);
+        }
+      }
       events.push({
         ...base,
         category: 'uplink',
-        severity: report.warnings.length ? 'warning' : 'info',
+        severity: report.warnings.length || normalized?.warnings.length || normalized?.error ? 'warning' : 'info',
         title: known.bucketId ? 'Uplink stored' : 'Uplink processed (device has no bucket)',
-        details: uplinkDetails(up, report),
+        details: { ...uplinkDetails(up, report), ...normalizedDetails(normalized) },
       });
     } else {
       const error = { ...(report.error ?? { kind: 'contract', message: 'formatter returned nothing' }) };
@@ -230,6 +238,48 @@ export function formatterCall(up: NeutralUplink): UplinkCall {
     receivedAt: up.receivedAt,
     message: up.report,
     ...(up.reportJson ? { messageJson: up.reportJson } : {}),
+    ...(up.normalized ? { networkNormalized: true } : {}),
+  };
+}
+
+/**
+ * A report that is one normalized measurement (TTS `uplink_normalized`): no formatter runs, the
+ * measurement as sent is the row's data (also the test tool's).
+ */
+export function measurementOnly(up: NeutralUplink): UplinkReport {
+  return { ok: true, output: up.decodedPayload ?? {}, logs: [], warnings: [], durationMs: 0 };
+}
+
+/**
+ * Dedupe keys of an uplink. A normalized measurement is told apart from the other measurements of
+ * its uplink by its content, and is a duplicate once its uplink was stored (which carried it).
+ */
+function uplinkKeys(up: NeutralUplink): { payload: string; alsoSeenAs?: string } {
+  const whole = uplinkFingerprint(up.fPort, up.payload);
+  if (!up.normalizedOnly) return { payload: whole };
+  return { payload: uplinkFingerprint(up.fPort, `normalized:${JSON.stringify(up.decodedPayload ?? {})}`), alsoSeenAs: whole };
+}
+
+/**
+ * One row per quantity value, at the measurement's own time when it has one; at most
+ * MAX_MEASUREMENT_VALUES, so no uplink writes more than that many index rows (the rest are in `normalized`).
+ */
+function measurementRows(normalized: Normalized, owner: { appId: string; deviceId: string }, receivedMs: number): MeasurementWrite[] {
+  const rows = normalized.measurements.flatMap((m) => {
+    const tsMs = typeof m.time === 'string' ? Date.parse(m.time) : receivedMs;
+    return quantityValues(m).map(({ quantity, value }) => ({ ...owner, quantity, tsMs, value }));
+  });
+  if (rows.length <= MAX_MEASUREMENT_VALUES) return rows;
+  normalized.warnings.push(`${rows.length - MAX_MEASUREMENT_VALUES} values after the first ${MAX_MEASUREMENT_VALUES} are kept on the row only, not in /api/measurements`);
+  return rows.slice(0, MAX_MEASUREMENT_VALUES);
+}
+
+function normalizedDetails(normalized: Normalized | undefined): JsonObject {
+  if (!normalized) return {};
+  return {
+    ...(normalized.measurements.length ? { normalized: normalized.measurements } : {}),
+    ...(normalized.warnings.length ? { normalized_warnings: normalized.warnings } : {}),
+    ...(normalized.error ? { normalized_error: { ...normalized.error } } : {}),
   };
 }
 

@@ -1,5 +1,6 @@
 import Router from '@koa/router';
-import { HttpError, notFound } from '../http/http-error.js';
+import { notFound } from '../http/http-error.js';
+import { timeRange } from './time-range.js';
 import { queryValidator } from '../schemas/validate.js';
 import { BucketDataQuery, BucketListQuery } from '../schemas/queries.js';
 import { toCsv } from './csv.js';
@@ -8,9 +9,6 @@ import type { Services } from './services.js';
 
 const listQuery = queryValidator(BucketListQuery);
 const dataQuery = queryValidator(BucketDataQuery);
-
-const toMs = (t: string | number | undefined): number | undefined =>
-  t === undefined ? undefined : typeof t === 'number' ? t : Date.parse(t);
 
 export function bucketRoutes(s: Services): Router {
   const router = new Router({ prefix: '/api/buckets' });
@@ -29,18 +27,9 @@ export function bucketRoutes(s: Services): Router {
 
   router.get('/:id/data', async (ctx) => {
     const q = dataQuery.parse({ ...ctx.query });
-    const fromMs = toMs(q.from);
-    const toMsValue = toMs(q.to);
-    if (fromMs !== undefined && toMsValue !== undefined && fromMs > toMsValue) {
-      throw new HttpError(400, 'invalid_query', "'from' is after 'to'");
-    }
+    const range = timeRange(q);
     if (!(await s.store.getBucket(ctx.params.id))) throw notFound('bucket', ctx.params.id);
-    const rows = await s.store.readBucket(ctx.params.id, {
-      limit: q.limit,
-      order: q.order,
-      ...(fromMs !== undefined ? { fromMs } : {}),
-      ...(toMsValue !== undefined ? { toMs: toMsValue } : {}),
-    });
+    const rows = await s.store.readBucket(ctx.params.id, { limit: q.limit, order: q.order, ...range });
     if (q.format === 'csv') {
       ctx.type = 'text/csv; charset=utf-8';
       ctx.attachment(`${ctx.params.id}.csv`);

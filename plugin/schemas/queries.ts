@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { QUANTITIES } from '../../formatters/normalized-payload.js';
 import { EVENT_CATEGORIES, SEVERITIES } from '../store/records.js';
 
 const Limit = (max: number, dflt: number) => Type.Integer({ minimum: 1, maximum: max, default: dflt });
@@ -19,6 +20,21 @@ export const BucketDataQuery = Type.Object({
   format: Type.Union([Type.Literal('json'), Type.Literal('csv')], { default: 'json' }),
 });
 export type BucketDataQuery = Static<typeof BucketDataQuery>;
+
+/** `GET /api/measurements`: one normalized quantity across devices (and vendors). */
+export const MeasurementQuery = Type.Object({
+  quantity: Type.Union(QUANTITIES.map((q) => Type.Literal(q))),
+  app_id: Type.Optional(Type.String({ maxLength: 36 })),
+  device_id: Type.Optional(Type.String({ maxLength: 200 })),
+  from: Type.Optional(Time),
+  to: Type.Optional(Time),
+  limit: Limit(100000, 5000),
+  order: Type.Union([Type.Literal('asc'), Type.Literal('desc')], { default: 'asc' }),
+});
+
+export const MeasuredQuantitiesQuery = Type.Object({
+  app_id: Type.Optional(Type.String({ maxLength: 36 })),
+});
 
 export const BucketListQuery = Type.Object({
   app_id: Type.Optional(Type.String({ maxLength: 36 })),

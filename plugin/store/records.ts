@@ -39,6 +39,17 @@ export interface BucketRecord {
 export interface BucketRow {
   ts: string;
   data: JsonObject;
+  /** The uplink's measurements in TTS's normalized payload vocabulary, when it had any. */
+  normalized?: JsonObject[];
+}
+
+/** One value of one quantity (`air.temperature`…) of a normalized measurement. */
+export interface MeasurementRecord {
+  appId: string;
+  deviceId: string;
+  /** The measurement's own `time`, else its uplink's receive time. */
+  tsMs: number;
+  value: number | boolean | string;
 }
 
 export const SEVERITIES = ['debug', 'info', 'warning', 'error'] as const;

@@ -145,4 +145,17 @@ export const MIGRATIONS: string[] = [
     WHERE json_type(record, '$.network') IS NULL;
   UPDATE profiles SET settings = json_set(settings, '$.network', 'tts') WHERE json_type(settings, '$.network') IS NULL;
   `,
+  // TTS normalized payloads: a bucket row keeps its measurements beside its data, and each value is
+  // also a row of its quantity, so one quantity reads across every device without parsing rows.
+  `
+  ALTER TABLE bucket_rows ADD COLUMN normalized TEXT;
+  CREATE TABLE measurements (
+    quantity TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    app_id TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    value TEXT NOT NULL
+  );
+  CREATE INDEX measurements_quantity ON measurements (quantity, ts);
+  `,
 ];

@@ -12,9 +12,10 @@ import type {
   MessageStatus,
   NotificationRecord,
   Page,
+  MeasurementRecord,
 } from './records.js';
 import type { Credentials } from '../networks/network.js';
-import type { BucketQuery, EventQuery, Store, UplinkWrite, UplinkWriteResult } from './store.js';
+import type { BucketQuery, EventQuery, MeasurementQuery, Store, UplinkWrite, UplinkWriteResult } from './store.js';
 import { MIGRATIONS } from './sqlite-schema.js';
 import { WriteConflict } from './errors.js';
 import { Checkpointer } from './checkpointer.js';
@@ -168,7 +169,10 @@ export class SqliteStore implements Store {
          ON CONFLICT (device_id) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
       ),
       insertBucket: db.prepare('INSERT OR IGNORE INTO buckets (id, device_id, app_id, created_at) VALUES (?, ?, ?, ?)'),
-      insertRow: db.prepare('INSERT INTO bucket_rows (bucket_id, ts, data) VALUES (?, ?, ?)'),
+      insertRow: db.prepare('INSERT INTO bucket_rows (bucket_id, ts, data, normalized) VALUES (?, ?, ?, ?)'),
+      insertMeasurement: db.prepare('INSERT INTO measurements (quantity, ts, app_id, device_id, value) VALUES (?, ?, ?, ?, ?)'),
+      measured: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM measurements WHERE quantity = ? LIMIT 1'),
+      measuredInApp: db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM measurements WHERE quantity = ? AND app_id = ? LIMIT 1'),
       insertDeadLetter: db.prepare(
         'INSERT INTO dead_letters (app_id, device_id, reason, error, network, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
@@ -391,7 +395,10 @@ export class SqliteStore implements Store {
       if (w.dedupe) {
         const row = this.stmt.recentUplinks.get(w.dedupe.deviceId);
         recent = parseRecentUplinks(row?.recent_uplinks ?? null);
-        if (hasRecentUplink(recent, w.dedupe)) return { duplicate: true, deadLetterId: null, events: [] };
+        const also = w.dedupe.alsoSeenAs;
+        if (hasRecentUplink(recent, w.dedupe) || (also !== undefined && hasRecentUplink(recent, { ...w.dedupe, payload: also }))) {
+          return { duplicate: true, deadLetterId: null, events: [] };
+        }
       }
       if (w.resolvesDeadLetter !== null && this.stmt.resolveDeadLetter.run(now, w.resolvesDeadLetter).changes === 0) {
         throw new WriteConflict(`dead letter ${w.resolvesDeadLetter} was already replayed`);
@@ -416,7 +423,11 @@ export class SqliteStore implements Store {
         }
       }
       if (w.newBucket) this.stmt.insertBucket.run(w.newBucket.id, w.newBucket.deviceId, w.newBucket.appId, now);
-      if (w.bucketRow) this.stmt.insertRow.run(w.bucketRow.bucketId, w.bucketRow.tsMs, JSON.stringify(w.bucketRow.data));
+      if (w.bucketRow) {
+        const row = w.bucketRow;
+        this.stmt.insertRow.run(row.bucketId, row.tsMs, JSON.stringify(row.data), row.normalized ? JSON.stringify(row.normalized) : null);
+        for (const m of row.measurements ?? []) this.stmt.insertMeasurement.run(m.quantity, m.tsMs, m.appId, m.deviceId, JSON.stringify(m.value));
+      }
       let deadLetterId: number | null = null;
       if (w.deadLetter) {
         const dl = w.deadLetter;
@@ -475,12 +486,35 @@ export class SqliteStore implements Store {
 
   async readBucket(id: string, q: BucketQuery): Promise<BucketRow[]> {
     const rows = this.db
-      .prepare<[string, number, number, number], { ts: number; data: string }>(
-        `SELECT ts, data FROM bucket_rows WHERE bucket_id = ? AND ts >= ? AND ts <= ?
+      .prepare<[string, number, number, number], { ts: number; data: string; normalized: string | null }>(
+        `SELECT ts, data, normalized FROM bucket_rows WHERE bucket_id = ? AND ts >= ? AND ts <= ?
          ORDER BY ts ${q.order === 'asc' ? 'ASC' : 'DESC'}, rowid ${q.order === 'asc' ? 'ASC' : 'DESC'} LIMIT ?`,
       )
       .all(id, q.fromMs ?? 0, q.toMs ?? Number.MAX_SAFE_INTEGER, q.limit);
-    return rows.map((r) => ({ ts: new Date(r.ts).toISOString(), data: JSON.parse(r.data) as JsonObject }));
+    return rows.map((r) => ({
+      ts: new Date(r.ts).toISOString(),
+      data: JSON.parse(r.data) as JsonObject,
+      ...(r.normalized !== null ? { normalized: JSON.parse(r.normalized) as JsonObject[] } : {}),
+    }));
+  }
+
+  // ---- normalized measurements
+
+  async listMeasurements(q: MeasurementQuery): Promise<MeasurementRecord[]> {
+    const filter = where([['quantity = ?', q.quantity], q.appId && ['app_id = ?', q.appId], q.deviceId && ['device_id = ?', q.deviceId]]);
+    const order = q.order === 'asc' ? 'ASC' : 'DESC';
+    const rows = this.db
+      .prepare<SqlValue[], { ts: number; app_id: string; device_id: string; value: string }>(
+        `SELECT ts, app_id, device_id, value FROM measurements ${filter.sql} AND ts >= ? AND ts <= ?
+         ORDER BY ts ${order}, rowid ${order} LIMIT ?`,
+      )
+      .all(...filter.params, q.fromMs ?? Number.MIN_SAFE_INTEGER, q.toMs ?? Number.MAX_SAFE_INTEGER, q.limit);
+    return rows.map((r) => ({ appId: r.app_id, deviceId: r.device_id, tsMs: r.ts, value: JSON.parse(r.value) as MeasurementRecord['value'] }));
+  }
+
+  async measuredQuantities(quantities: readonly string[], q: { appId?: string }): Promise<string[]> {
+    const appId = q.appId;
+    return quantities.filter((quantity) => (appId ? this.stmt.measuredInApp.get(quantity, appId) : this.stmt.measured.get(quantity)) !== undefined);
   }
 
   // ---- dead letters

@@ -14,6 +14,7 @@ import type {
   Page,
   Severity,
   EventCategory,
+  MeasurementRecord,
 } from './records.js';
 
 /** Everything one uplink changes, written in one transaction (and one group commit). */
@@ -21,14 +22,16 @@ export interface UplinkWrite {
   /**
    * Idempotency key, checked against the device's recent uplinks (recent-uplinks.ts): a second write
    * with the same key changes nothing. Recorded with `deviceSeen` (same device). Null for no dedupe
-   * (a replay, or an uplink without f_cnt).
+   * (a replay, or an uplink without f_cnt). `alsoSeenAs`: another fingerprint of the same f_cnt that
+   * also makes it a duplicate (a TTS `uplink_normalized` after its `uplink_message`).
    */
-  dedupe: { deviceId: string; sessionKeyId: string; fCnt: number; payload: string } | null;
+  dedupe: { deviceId: string; sessionKeyId: string; fCnt: number; payload: string; alsoSeenAs?: string } | null;
   newDevice: Omit<DeviceRecord, 'downlinkReady'> | null;
   /** Recorded only if this write is the one that created the device (concurrent first uplinks race). */
   provisionEvents: EventInput[];
   newBucket: { id: string; deviceId: string; appId: string } | null;
-  bucketRow: { bucketId: string; tsMs: number; data: JsonObject } | null;
+  /** `measurements`: the values of `normalized`, one per quantity, written with the row. */
+  bucketRow: { bucketId: string; tsMs: number; data: JsonObject; normalized?: JsonObject[]; measurements?: MeasurementWrite[] } | null;
   deadLetter: Omit<DeadLetter, 'id' | 'replayedAt' | 'createdAt'> | null;
   /** Set by replay: the dead letter this write resolves; a WriteConflict if it was resolved already. */
   resolvesDeadLetter: number | null;
@@ -54,6 +57,20 @@ export interface EventQuery {
   severity?: Severity;
   afterId?: number;
   limit: number;
+}
+
+export interface MeasurementWrite extends MeasurementRecord {
+  quantity: string;
+}
+
+export interface MeasurementQuery {
+  quantity: string;
+  appId?: string;
+  deviceId?: string;
+  fromMs?: number;
+  toMs?: number;
+  limit: number;
+  order: 'asc' | 'desc';
 }
 
 export interface BucketQuery {
@@ -92,6 +109,11 @@ export interface Store {
   listBuckets(q: { appId?: string; deviceId?: string }): Promise<BucketRecord[]>;
   getBucket(id: string): Promise<BucketRecord | null>;
   readBucket(id: string, q: BucketQuery): Promise<BucketRow[]>;
+
+  // normalized measurements
+  listMeasurements(q: MeasurementQuery): Promise<MeasurementRecord[]>;
+  /** Of `quantities`, those with at least one value (of the application, when given). */
+  measuredQuantities(quantities: readonly string[], q: { appId?: string }): Promise<string[]>;
 
   // dead letters
   listDeadLetters(q: { appId?: string; limit: number }): Promise<DeadLetter[]>;

@@ -646,6 +646,8 @@ function (global, LIMITS, CAPTURE_SUFFIX, bufferExports) {
   let downlinkStyle = null;
   /** @type {UserFunction | undefined} */
   let decodeDownlinkFn;
+  /** @type {UserFunction | undefined} TTS-style only, as in The Things Stack. */
+  let normalizeUplinkFn;
   /** @type {any} module.exports of the user script, whatever it is. */
   let thingerExports;
 
@@ -669,7 +671,7 @@ function (global, LIMITS, CAPTURE_SUFFIX, bufferExports) {
   function load(source) {
     /**
      * The entry points of ENTRY_NAMES (prelude.ts) when they are functions, then module.exports.
-     * @type {[UserFunction?, UserFunction?, UserFunction?, UserFunction?, UserFunction?, unknown?]}
+     * @type {[UserFunction?, UserFunction?, UserFunction?, UserFunction?, UserFunction?, UserFunction?, unknown?]}
      */
     let captured;
     try {
@@ -680,7 +682,7 @@ function (global, LIMITS, CAPTURE_SUFFIX, bufferExports) {
     }
     let thingerUplink, thingerDownlink;
     try {
-      thingerExports = captured[5];
+      thingerExports = captured[6];
       if (thingerExports !== null && (typeof thingerExports === 'object' || typeof thingerExports === 'function')) {
         if (typeof thingerExports.uplink === 'function') thingerUplink = thingerExports.uplink;
         if (typeof thingerExports.downlink === 'function') thingerDownlink = thingerExports.downlink;
@@ -711,11 +713,67 @@ function (global, LIMITS, CAPTURE_SUFFIX, bufferExports) {
       downlinkStyle = 'legacy';
     }
     decodeDownlinkFn = captured[2];
+    normalizeUplinkFn = uplinkStyle === 'tts' ? captured[5] : undefined;
     // Built by hand: user code may already have changed Object.prototype (e.g. a toJSON).
     return '{"k":"ok","u":' + JSONStringify(uplinkStyle) + ',"d":' + JSONStringify(downlinkStyle) +
-      ',"x":' + (decodeDownlinkFn !== undefined) +
+      ',"x":' + (decodeDownlinkFn !== undefined) + ',"n":' + (normalizeUplinkFn !== undefined) +
       ',"um":' + (uplinkStyle === 'thinger' && readsSecondArgument(uplinkFn)) +
       ',"dm":' + (downlinkStyle === 'thinger' && readsSecondArgument(downlinkFn)) + '}';
+  }
+
+  /** decodeUplink's result with what normalizeUplink made of it; run serializes the parts apart. */
+  class Normalizing {
+    // Fields are defined, not assigned, so setters user code put on Object.prototype never run.
+    /** @type {unknown} */
+    decoded;
+    /** @type {unknown} */
+    normalized;
+    /** @type {[head: string, stack: string] | undefined} */
+    thrown;
+    /**
+     * @param {unknown} decoded
+     * @param {unknown} normalized
+     * @param {[head: string, stack: string] | undefined} thrown
+     */
+    constructor(decoded, normalized, thrown) {
+      this.decoded = decoded;
+      this.normalized = normalized;
+      this.thrown = thrown;
+    }
+  }
+
+  /**
+   * As The Things Stack: normalizeUplink({data}) runs when decodeUplink returned data and no errors.
+   * Unlike it, a throw fails the normalization only: the decoded data stands.
+   * @param {any} decoded
+   */
+  function normalize(decoded) {
+    if (typeof decoded !== 'object' || decoded === null) return new Normalizing(decoded, undefined, undefined);
+    const data = decoded.data;
+    const errors = decoded.errors;
+    if ((errors && errors.length) || !data) return new Normalizing(decoded, undefined, undefined);
+    try {
+      return new Normalizing(decoded, /** @type {UserFunction} */ (normalizeUplinkFn)({ data }), undefined);
+    } catch (err) {
+      return new Normalizing(decoded, undefined, describeThrown(err));
+    }
+  }
+
+  /**
+   * `{"decoded":…,"normalized":…}`, or with "thrown" (normalizeUplink threw) or "unfit" (its output
+   * is no JSON): a normalization that failed leaves the decoded output as it is.
+   * @param {Normalizing} result
+   */
+  function normalizingJson(result) {
+    const decoded = toJson(result.decoded);
+    if (result.thrown !== undefined) return '{"decoded":' + decoded + ',"thrown":' + JSONStringify(result.thrown) + '}';
+    if (result.normalized === undefined) return '{"decoded":' + decoded + '}';
+    try {
+      return '{"decoded":' + decoded + ',"normalized":' + toJson(result.normalized) + '}';
+    } catch (err) {
+      if (!(err instanceof SerializeFailure)) throw err;
+      return '{"decoded":' + decoded + ',"unfit":' + JSONStringify(stringSlice(err.message, 0, 500)) + '}';
+    }
   }
 
   /**
@@ -732,14 +790,16 @@ function (global, LIMITS, CAPTURE_SUFFIX, bufferExports) {
     const fPort = portEnd > 1 ? +stringSlice(head, 1, portEnd) : undefined;
     const bytesEnd = stringIndexOf(head, ':', portEnd + 1);
     const b64 = stringSlice(head, portEnd + 1, bytesEnd < 0 ? head.length : bytesEnd);
-    if (op === 'u') {
+    if (op === 'u' || op === 'p') {
       if (uplinkStyle === 'thinger') {
         const payload = first === undefined ? b64 : JSONParse(first);
         return callFunction(uplinkFn, thingerExports, payload, second === undefined ? undefined : JSONParse(second));
       }
       if (uplinkStyle === 'tts') {
         const recvTime = bytesEnd < 0 ? new DateCtor() : new DateCtor(stringSlice(head, bytesEnd + 1));
-        return uplinkFn({ bytes: base64Bytes(b64), fPort, recvTime });
+        const decoded = uplinkFn({ bytes: base64Bytes(b64), fPort, recvTime });
+        // 'p': the network normalized this uplink already.
+        return normalizeUplinkFn === undefined || op === 'p' ? decoded : normalize(decoded);
       }
       return uplinkFn(base64Bytes(b64), fPort);
     }
@@ -756,7 +816,8 @@ function (global, LIMITS, CAPTURE_SUFFIX, bufferExports) {
   }
 
   /**
-   * One formatter call: op 'u' uplink, 'd' downlink, 'x' decode downlink (see invoke for head).
+   * One formatter call: op 'u' uplink, 'p' uplink without normalizing, 'd' downlink, 'x' decode
+   * downlink (see invoke for head).
    * first/second are JSON texts or absent. Replies {"r":<json>?,"l":[...]?} on success, else
    * {"k":<kind>,"m":...,"s":...,"l":[...]?}.
    * @param {string} head
@@ -795,7 +856,7 @@ function (global, LIMITS, CAPTURE_SUFFIX, bufferExports) {
     }
     let json;
     try {
-      json = result === undefined ? undefined : toJson(result);
+      json = result === undefined ? undefined : result instanceof Normalizing ? normalizingJson(result) : toJson(result);
     } catch (err) {
       if (err instanceof SerializeFailure) return failure(err.kind, err.message, '');
       return failure('contract', 'output could not be converted to JSON: ' + describeThrown(err)[0], '');

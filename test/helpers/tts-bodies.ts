@@ -14,20 +14,27 @@ export interface UplinkOptions {
   bytes?: number[];
   /** TTS decoded_payload; left out unless given. */
   decoded?: Record<string, unknown>;
+  /** TTS normalized_payload (and its warnings); left out unless given. */
+  normalized?: Record<string, unknown>[];
+  normalizedWarnings?: string[];
   receivedAt?: string;
   sessionKeyId?: string;
 }
 
 /**
  * A TTS uplink_message webhook body built from the real fixture, with ids and counters changed.
- * decoded_payload is removed unless `decoded` is given, so the formatter decides the output.
+ * decoded_payload and normalized_payload are removed unless given, so the formatter decides the output.
  */
 export function uplinkBody(o: UplinkOptions = {}): Record<string, any> {
   const body = fixture<Record<string, any>>('tts/uplink_message.json');
   retarget(body, o);
   const up = body.uplink_message;
   delete up.decoded_payload;
+  delete up.normalized_payload;
+  delete up.normalized_payload_warnings;
   if (o.decoded) up.decoded_payload = o.decoded;
+  if (o.normalized) up.normalized_payload = o.normalized;
+  if (o.normalizedWarnings) up.normalized_payload_warnings = o.normalizedWarnings;
   if (o.fCnt !== undefined) up.f_cnt = o.fCnt;
   if (o.fPort !== undefined) up.f_port = o.fPort;
   if (o.bytes) up.frm_payload = Buffer.from(o.bytes).toString('base64');

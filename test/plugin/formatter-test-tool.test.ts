@@ -47,6 +47,8 @@ describe('formatter test tool (POST /api/formatters/test)', () => {
       warnings: [],
       errors: [],
       duration_ms: expect.any(Number),
+      normalized: null,
+      normalized_warnings: [],
     });
   });
 

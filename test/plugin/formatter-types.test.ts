@@ -45,7 +45,9 @@ describe('formatter types in the uplink pipeline', () => {
     });
     const res = await plugin.webhook(fixture('tts/uplink_message.json'));
     expect(res.body.status).toBe('stored');
-    expect(await rows()).toEqual([{ ts: '2025-04-16T11:54:13.787Z', data: { t: 23.1, by: 'tts', raw: 'AOcBkgQQ' } }]);
+    expect(await rows()).toEqual([
+      { ts: '2025-04-16T11:54:13.787Z', data: { t: 23.1, by: 'tts', raw: 'AOcBkgQQ' }, normalized: [{ air: { temperature: 23.1, relativeHumidity: 40.2 } }] },
+    ]);
   });
 
   it('javascript, TTS style: decodeUplink({bytes, fPort, recvTime}) -> data, warnings kept on the event', async () => {

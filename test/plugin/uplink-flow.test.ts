@@ -28,6 +28,7 @@ describe('uplink flow', () => {
     const body = fixture('tts/uplink_message.json');
     const up = body.uplink_message as Record<string, unknown>;
     delete up.decoded_payload;
+    delete up.normalized_payload;
     up.frm_payload = Buffer.from([0x09, 0x29, 0x10, 0x04]).toString('base64'); // 23.45 °C, 41.00 %
     const res = await plugin.webhook(body, { headers: tts.downlinkHeaders('greenhouse-app', 'eui-70b3d57ed0051a2b') });
     expect(res.status).toBe(200);

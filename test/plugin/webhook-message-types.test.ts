@@ -8,7 +8,6 @@ const DEVICE = '70B3D57ED0051A2B';
 
 /** Every non-uplink fixture: its type, the event category, severity and title it becomes. */
 const RECORDED: [string, string, string, string, string][] = [
-  ['uplink_normalized.json', 'uplink_normalized', 'webhook', 'info', 'Normalized uplink received'],
   ['join_accept.json', 'join_accept', 'webhook', 'info', 'Device joined'],
   ['downlink_queued.json', 'downlink_queued', 'downlink', 'info', 'TTS: downlink queued'],
   ['downlink_queued.2.json', 'downlink_queued', 'downlink', 'info', 'TTS: downlink queued'],
@@ -44,10 +43,24 @@ describe('webhook message types', () => {
     expect(two.status).toBe(200);
     expect(two.body).toEqual({ status: 'stored', device_id: '0004A30B001C0530' });
     expect((await plugin.request('GET', `/api/buckets/${DEVICE}/data`)).body.items).toEqual([
-      { ts: '2025-04-16T11:54:13.787Z', data: { temperature: 23.1, humidity: 40.2, battery_mv: 4112 } },
+      {
+        ts: '2025-04-16T11:54:13.787Z',
+        data: { temperature: 23.1, humidity: 40.2, battery_mv: 4112 },
+        normalized: [{ air: { temperature: 23.1, relativeHumidity: 40.2 } }],
+      },
     ]);
     expect((await plugin.request('GET', '/api/buckets/0004A30B001C0530/data')).body.items).toEqual([
       { ts: '2025-04-17T08:01:01.950Z', data: { temperature_3: 27.2, temperature_5: 25.5 } },
+    ]);
+  });
+
+  it('stores uplink_normalized.json as a measurement of the device (provisioning it), the measurement as data', async () => {
+    const res = await plugin.webhook(fixture('tts/uplink_normalized.json'));
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ status: 'stored', device_id: DEVICE });
+    const measurement = { air: { temperature: 23.1, relativeHumidity: 40.2 } };
+    expect((await plugin.request('GET', `/api/buckets/${DEVICE}/data`)).body.items).toEqual([
+      { ts: '2025-04-16T11:54:13.787Z', data: measurement, normalized: [measurement] },
     ]);
   });
 

@@ -5,7 +5,7 @@ import type { Credentials, DownlinkOptions, DownlinkTarget, DownlinkTransport, N
 import { randomUUID } from 'node:crypto';
 import type { TtsDownlinkClient } from './downlink-client.js';
 import { ttsCredentialsOf, type TtsCredentials } from './tts-credentials.js';
-import { normalizeUplink } from './webhook.js';
+import { neutralUplinkOf } from './webhook.js';
 import { WebhookBodySchema } from './webhook-schema.js';
 
 /** Our correlation ids among those TTS echoes back in downlink_* webhooks. */
@@ -77,7 +77,7 @@ export class TtsNetwork implements Network {
     // The test tool takes bodies without ids: the uplink is what it tries.
     const withIds = 'end_device_ids' in report ? report : { end_device_ids: { device_id: 'formatter-test', application_ids: { application_id: appId } }, ...report };
     const body = storedWebhook.parse(withIds);
-    return body.uplink_message ? normalizeUplink(body, now) : null;
+    return body.uplink_message || body.uplink_normalized ? neutralUplinkOf(body, now) : null;
   }
 
   reportFor(sample: UplinkSample): JsonObject {

@@ -12,7 +12,7 @@ import { DEFAULT_PROFILE } from '../../schemas/profile.js';
 import type { DeliveryKind, NetworkReport } from '../network.js';
 import type { TtsCredentialAdmission } from './credential-admission.js';
 import type { TtsCredentials } from './tts-credentials.js';
-import { applicationIdOf, deviceIdsOf, downlinkHeadersOf, messageTypeOf, normalizeUplink, pickLocation } from './webhook.js';
+import { applicationIdOf, deviceIdsOf, downlinkHeadersOf, messageTypeOf, neutralUplinkOf, pickLocation } from './webhook.js';
 import { WebhookBodySchema, type MessageType, type WebhookBody } from './webhook-schema.js';
 
 const webhookValidator = bodyValidator(WebhookBodySchema, 'invalid_webhook');
@@ -25,8 +25,7 @@ export interface WebhookRequest {
   remoteAddress: string;
 }
 
-const TITLES: Record<Exclude<MessageType, 'uplink_message'>, string> = {
-  uplink_normalized: 'Normalized uplink received',
+const TITLES: Record<Exclude<MessageType, 'uplink_message' | 'uplink_normalized'>, string> = {
   join_accept: 'Device joined',
   downlink_ack: 'TTS: downlink acknowledged',
   downlink_nack: 'TTS: downlink not acknowledged',
@@ -102,8 +101,8 @@ export class TtsWebhooks {
   }
 
   private reportOf(type: MessageType, body: WebhookBody, credentials: TtsCredentials | null, rawBody: string | undefined): NetworkReport {
-    if (type === 'uplink_message') {
-      const uplink = normalizeUplink(body, this.deps.clock.now(), rawBody);
+    if (type === 'uplink_message' || type === 'uplink_normalized') {
+      const uplink = neutralUplinkOf(body, this.deps.clock.now(), rawBody);
       return { kind: 'uplink', type, ids: uplink.ids, credentials, uplink };
     }
     const ids = deviceIdsOf(body);

@@ -29,17 +29,27 @@ const Location = Type.Object({
   source: Type.Optional(Type.String()),
 });
 
-export const UplinkMessageSchema = Type.Object({
+/** What `uplink_message` and `uplink_normalized` share (TTS reference §2.3, §2.4). */
+const uplinkFields = {
   session_key_id: Type.Optional(Type.String({ maxLength: 256 })),
   f_port: Type.Optional(Type.Integer({ minimum: 0, maximum: 255 })),
   f_cnt: Type.Optional(Type.Integer({ minimum: 0, maximum: 4294967295 })),
   frm_payload: Type.Optional(Base64),
-  decoded_payload: Type.Optional(JsonObject),
+  normalized_payload_warnings: Type.Optional(Type.Array(Type.String())),
   rx_metadata: Type.Optional(Type.Array(JsonObject)),
   settings: Type.Optional(JsonObject),
   received_at: Type.Optional(Type.String({ format: 'date-time' })),
   locations: Type.Optional(Type.Record(Type.String(), Location)),
+};
+
+export const UplinkMessageSchema = Type.Object({
+  ...uplinkFields,
+  decoded_payload: Type.Optional(JsonObject),
+  normalized_payload: Type.Optional(Type.Array(JsonObject)),
 });
+
+/** `uplink_normalized`: one measurement of an uplink, sent once per measurement. */
+export const UplinkNormalizedSchema = Type.Object({ ...uplinkFields, normalized_payload: JsonObject });
 
 const ApplicationDownlink = Type.Object({
   f_port: Type.Optional(Type.Integer()),
@@ -86,7 +96,7 @@ export const WebhookBodySchema = Type.Object({
   received_at: Type.Optional(Type.String({ format: 'date-time' })),
   simulated: Type.Optional(Type.Boolean()),
   uplink_message: Type.Optional(UplinkMessageSchema),
-  uplink_normalized: Type.Optional(JsonObject),
+  uplink_normalized: Type.Optional(UplinkNormalizedSchema),
   join_accept: Type.Optional(JsonObject),
   downlink_ack: Type.Optional(ApplicationDownlink),
   downlink_nack: Type.Optional(ApplicationDownlink),

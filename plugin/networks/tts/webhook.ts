@@ -1,4 +1,5 @@
 import type { JsonObject } from '../../../formatters/contract.js';
+import { networkNormalized } from '../../../formatters/normalized-payload.js';
 import { MESSAGE_TYPES, type MessageType, type WebhookBody, type TtsLocation } from './webhook-schema.js';
 import type { Location, NeutralUplink } from '../network.js';
 import type { DeviceIds } from '../network-ids.js';
@@ -78,11 +79,17 @@ export function pickLocation(locations: Record<string, TtsLocation> | undefined)
   return names.length ? { name: names[0], ...locations[names[0]] } : undefined;
 }
 
-/** Requires `body.uplink_message`. */
-export function normalizeUplink(body: WebhookBody, fallbackTime: Date, json?: string): NeutralUplink {
-  const up = body.uplink_message!;
+/**
+ * An `uplink_message`, or an `uplink_normalized` (one measurement, no formatter: `normalizedOnly`),
+ * as the neutral uplink. Requires one of them in the body.
+ */
+export function neutralUplinkOf(body: WebhookBody, fallbackTime: Date, json?: string): NeutralUplink {
+  const message = body.uplink_message;
+  const normalizedOnly = message === undefined;
+  const up = message ?? body.uplink_normalized!;
   const payload = up.frm_payload ?? '';
   const location = pickLocation(up.locations);
+  const measurements = message ? message.normalized_payload : [body.uplink_normalized!.normalized_payload];
   return {
     ids: deviceIdsOf(body),
     fPort: up.f_port ?? 0,
@@ -90,7 +97,10 @@ export function normalizeUplink(body: WebhookBody, fallbackTime: Date, json?: st
     session: up.session_key_id ?? '',
     payload,
     bytes: new Uint8Array(Buffer.from(payload, 'base64')),
-    ...(up.decoded_payload ? { decodedPayload: up.decoded_payload } : {}),
+    // An uplink_normalized's measurement, as sent, is its data.
+    ...(message ? (message.decoded_payload ? { decodedPayload: message.decoded_payload } : {}) : { decodedPayload: body.uplink_normalized!.normalized_payload }),
+    ...(measurements ? { normalized: networkNormalized(measurements, up.normalized_payload_warnings ?? []) } : {}),
+    ...(normalizedOnly ? { normalizedOnly } : {}),
     receivedAt: up.received_at ?? body.received_at ?? fallbackTime.toISOString(),
     radio: { rx_metadata: up.rx_metadata ?? [], settings: up.settings ?? {} },
     ...(location ? { location } : {}),
