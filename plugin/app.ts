@@ -34,6 +34,10 @@ import { PACKAGE, PROJECT_ROOT } from './project-files.js';
 import { Profiles } from './profiles.js';
 import { bucketRoutes } from './routes/buckets.js';
 import { measurementRoutes } from './routes/measurements.js';
+import { DEFAULT_BACKOFF, type Backoff } from './mqtt/mqtt-link.js';
+import { MqttConnections } from './mqtt/mqtt-connections.js';
+import { MqttTransports } from './mqtt/mqtt-transports.js';
+import { TtsMqtt } from './networks/tts/tts-mqtt.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
 import { deviceRoutes } from './routes/devices.js';
 import { downlinkRoutes } from './routes/downlinks.js';
@@ -60,6 +64,8 @@ export interface AppDeps {
   ttsUrlPolicy?: TtsUrlPolicyOptions;
   /** How often due downlink retries and TTL expiries are processed; 0 disables the timer (tests tick by hand). */
   schedulerIntervalMs?: number;
+  /** Waits between MQTT connection attempts (tests shorten them). */
+  mqttBackoff?: Backoff;
   random?: () => number;
 }
 
@@ -88,7 +94,9 @@ export async function createApp(deps: AppDeps): Promise<PluginApp> {
   const ttsPolicy = new TtsUrlPolicy(deps.ttsUrlPolicy ?? STRICT_TTS_URL_POLICY);
   const ttsClient = new TtsDownlinkClient({ userAgent, timeoutMs, policy: ttsPolicy });
   const lrc = new LrcClient({ userAgent, timeoutMs, now: () => clock.now() });
-  const networks = new Networks([new TtsNetwork(ttsClient), new ThingparkNetwork(lrc)]);
+  const connections = new MqttConnections({ events, clock, logger, backoff: deps.mqttBackoff ?? DEFAULT_BACKOFF, random: deps.random ?? Math.random });
+  const publish = (appId: string, topic: string, payload: string) => connections.publish(appId, topic, payload);
+  const networks = new Networks([new TtsNetwork(ttsClient, publish), new ThingparkNetwork(lrc)]);
   const downlinks = new DownlinkService({
     store,
     formatters,
@@ -114,6 +122,10 @@ export async function createApp(deps: AppDeps): Promise<PluginApp> {
   const admission = new TtsCredentialAdmission({ store, policy: ttsPolicy, events, clock });
   const webhooks = new TtsWebhooks({ profiles, reports, admission, events, clock, refused });
   const thingpark = new ThingparkReports({ profiles, reports, refused, clock });
+  const ttsMqtt = new TtsMqtt({ webhooks, profiles, events, clock, logger });
+  const mqtt = new MqttTransports({ store, connections, transports: [ttsMqtt], logger });
+  profiles.onChange((appId) => void mqtt.sync(appId));
+  await mqtt.syncAll();
   const metrics = new PluginMetrics({ store, formatters, uplinks, downlinks, clock });
   const services: Services = {
     store,
@@ -127,6 +139,7 @@ export async function createApp(deps: AppDeps): Promise<PluginApp> {
     notifier,
     networks,
     webhooks,
+    connections,
     ttsUrlPolicy: ttsPolicy.options,
     publicUrl: deps.publicUrl ?? null,
     version: PACKAGE.version,
@@ -188,6 +201,7 @@ export async function createApp(deps: AppDeps): Promise<PluginApp> {
     services,
     async close() {
       stopFormatterEvents();
+      await connections.closeAll();
       ttsClient.close();
       lrc.close();
       metrics.close();

@@ -43,10 +43,21 @@ export class Profiles {
     ttl: 2000,
   });
 
+  /** Told the application id after each save or delete (connections follow their profile). */
+  private readonly listeners = new Set<(appId: string) => void>();
+
   constructor(
     private readonly store: Store,
     private readonly formatters: FormatterPool,
   ) {}
+
+  onChange(listener: (appId: string) => void): void {
+    this.listeners.add(listener);
+  }
+
+  private changed(appId: string): void {
+    for (const listener of this.listeners) listener(appId);
+  }
 
   /** Makes sure the Default profile exists (first start). */
   async ensureDefault(): Promise<void> {
@@ -91,6 +102,7 @@ export class Profiles {
     const settings = profileValidator.parse(body ?? {});
     const before = await this.store.getProfile(appId);
     if (settings.network === 'thingpark') this.connectThingpark(appId, settings, before?.settings);
+    if (settings.tts_mqtt) this.connectTtsMqtt(appId, settings, before?.settings);
     // A device belongs to one network: its ids, credentials and messages are that network's.
     if (before && (before.settings.network ?? 'tts') !== settings.network && (await this.store.listDevices({ appId, limit: 1 })).items.length > 0) {
       throw new DomainError('conflict', 'network_in_use', `application '${appId}' has devices on ${before.settings.network}; delete them (or use a new application id) to move it to ${settings.network}`);
@@ -107,6 +119,7 @@ export class Profiles {
     // A new formatter (for a new profile: other than Default's, which ran until now) gets its chance.
     const formatter = JSON.stringify(formatterSpec(settings));
     if (!before || JSON.stringify(formatterSpec(before.settings)) !== formatter) await this.resumeFormatters(appId);
+    this.changed(appId);
     return { created, settings };
   }
 
@@ -128,6 +141,24 @@ export class Profiles {
     settings.thingpark.as_key = settings.thingpark.as_key!.toLowerCase();
   }
 
+  /**
+   * TTS over MQTT is one application's connection (its user name is the application's), so not
+   * Default's; the password is write-only like the AS key.
+   */
+  private connectTtsMqtt(appId: string, settings: ProfileSettings, before: ProfileSettings | undefined): void {
+    const refuse = (message: string) => {
+      throw new DomainError('invalid', 'invalid_profile', message, { errors: [{ path: '/tts_mqtt', message }] });
+    };
+    const mqtt = settings.tts_mqtt!;
+    if (settings.network !== 'tts') refuse('tts_mqtt is for TTS profiles');
+    if (appId === DEFAULT_PROFILE) refuse('the Default profile serves every application without a profile; add a profile for the application to connect to TTS over MQTT');
+    if (mqtt.password === undefined) {
+      const stored = before?.tts_mqtt?.password;
+      if (!stored) refuse('tts_mqtt.password is required (a TTS API key that may read traffic and write downlinks)');
+      mqtt.password = stored;
+    }
+  }
+
   /** Lifts the suspensions this profile's save may fix: its application's, or for Default, those without a profile. */
   private async resumeFormatters(profileId: string): Promise<void> {
     for (const { appId } of this.formatters.suspensions()) {
@@ -141,6 +172,7 @@ export class Profiles {
     }
     if (!(await this.store.deleteProfile(appId))) throw notFound('profile', appId);
     this.cache.delete(appId);
+    this.changed(appId);
   }
 
   async rotateToken(appId: string): Promise<string> {

@@ -64,6 +64,17 @@ export function profileRoutes(s: Services): Router {
     ctx.status = 204;
   });
 
+  /** The profile's MQTT connection now: connected, connecting (with the last error), error, or disabled. */
+  router.get('/:app_id/connection', async (ctx) => {
+    const appId = appIdParam(ctx);
+    await s.profiles.get(appId);
+    const status = s.connections.status(appId);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = status
+      ? { state: status.state, last_error: status.lastError, since: status.since, failed_attempts: status.failures }
+      : { state: 'disabled', last_error: null, since: null, failed_attempts: 0 };
+  });
+
   router.get('/:app_id/webhook', async (ctx) => {
     const appId = appIdParam(ctx);
     const profile = await s.profiles.get(appId);

@@ -8,8 +8,8 @@ export function publicRoutes(s: Services): Router {
   const router = new Router();
   router.get('/healthz', (ctx) => {
     ctx.set('Cache-Control', 'no-store');
-    // Counts only: which applications are suspended is for the admin API.
-    ctx.body = { status: 'ok', version: s.version, details: { formatters: s.formatters.stats() } };
+    // Counts only: which applications are suspended, or which connections are down, is for the admin API.
+    ctx.body = { status: 'ok', version: s.version, details: { formatters: s.formatters.stats(), mqtt: s.connections.counts() } };
   });
   router.get('/manifest.json', (ctx) => {
     ctx.type = 'application/json';

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { FormatterPool } from '../../sandbox/formatter-pool.js';
 import type { Clock } from '../clock.js';
 import type { EventLog } from '../events/event-log.js';
+import type { MqttConnections } from '../mqtt/mqtt-connections.js';
 import type { Networks } from '../networks/networks.js';
 import type { TtsUrlPolicyOptions } from '../networks/tts/push-urls.js';
 import type { TtsWebhooks } from '../networks/tts/tts-webhooks.js';
@@ -24,6 +25,8 @@ export interface Services {
   notifier: StatusNotifier;
   networks: Networks;
   webhooks: TtsWebhooks;
+  /** Each profile's MQTT connection, when it has one. */
+  connections: MqttConnections;
   /** The TTS downlink URL policy in force (PLUGIN_TTS_HOSTS, PLUGIN_TTS_ALLOW_PRIVATE). */
   ttsUrlPolicy: TtsUrlPolicyOptions;
   publicUrl: string | null;

@@ -17,12 +17,13 @@ export function profileView(
   p: { settings: ProfileSettings; createdAt: string; updatedAt: string },
   suspensions: readonly Suspension[] = [],
 ): JsonObject {
-  const { thingpark, ...settings } = p.settings;
+  const { thingpark, tts_mqtt: ttsMqtt, ...settings } = p.settings;
   return {
     app_id: appId,
     ...settings,
-    // The AS key is write-only: whether one is set, never what it is.
+    // The AS key and the MQTT password are write-only: whether one is set, never what it is.
     ...(thingpark ? { thingpark: { as_id: thingpark.as_id, downlink_url: thingpark.downlink_url, max_clock_skew_s: thingpark.max_clock_skew_s, as_key_set: Boolean(thingpark.as_key) } } : {}),
+    ...(ttsMqtt ? { tts_mqtt: { enabled: ttsMqtt.enabled, url: ttsMqtt.url, username: ttsMqtt.username, ca: ttsMqtt.ca, password_set: Boolean(ttsMqtt.password) } } : {}),
     created_at: p.createdAt,
     updated_at: p.updatedAt,
     formatter_suspensions: suspensions.map((s) => ({

@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { FORMATTER_TYPES } from '../../formatters/contract.js';
 import { NETWORKS } from '../networks/network-ids.js';
 import { ThingparkSettingsSchema } from '../networks/thingpark/settings.js';
+import { TtsMqttSettingsSchema } from '../mqtt/mqtt-settings.js';
 
 /**
  * Application profile settings: the single source of truth for the PUT body, the defaults,
@@ -95,6 +96,7 @@ export const ProfileSettingsSchema = Type.Object(
       { default: 'tts', description: 'Where this application\'s devices are: The Things Stack (webhooks) or ThingPark (tunnel interface over HTTP).' },
     ),
     thingpark: Type.Optional(ThingparkSettingsSchema),
+    tts_mqtt: Type.Optional(TtsMqttSettingsSchema),
     uplink: UplinkSettingsSchema,
     downlink: DownlinkSettingsSchema,
     formatter: FormatterSettingsSchema,

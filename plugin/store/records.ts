@@ -64,6 +64,7 @@ export const EVENT_CATEGORIES = [
   'webhook',
   'device',
   'profile',
+  'connection',
   'system',
 ] as const;
 export type EventCategory = (typeof EVENT_CATEGORIES)[number];

@@ -1,3 +1,4 @@
+import type { Backoff } from '../../plugin/mqtt/mqtt-link.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -42,7 +43,12 @@ export interface HarnessOptions {
   ttsAllowPrivate?: boolean;
   /** PLUGIN_TTS_HOSTS, as parsed host names; none unless given. */
   ttsHosts?: string[];
+  /** Waits between MQTT connection attempts; short unless given, so reconnects fit in a test. */
+  mqttBackoff?: Backoff;
 }
+
+/** MQTT backoff for tests: the production shape (refused credentials wait 30 times longer), in tenths of a second. */
+export const TEST_MQTT_BACKOFF: Backoff = { baseMs: 100, maxMs: 1000, authBaseMs: 3000, authMaxMs: 10_000 };
 
 export interface JsonResponse<T = any> {
   status: number;
@@ -89,6 +95,7 @@ export class PluginHarness {
       ttsTimeoutMs: this.options.ttsTimeoutMs ?? 2000,
       ttsUrlPolicy: { allowPrivate: this.options.ttsAllowPrivate ?? true, hosts: this.options.ttsHosts ?? [] },
       random: () => 0.5,
+      mqttBackoff: this.options.mqttBackoff ?? TEST_MQTT_BACKOFF,
       ...(clock ? { clock } : {}),
       ...(this.options.logger ? { logger: this.options.logger } : {}),
     });

@@ -40,6 +40,8 @@ describe('health and manifest (no auth)', () => {
           suspensions: 0,
           isolated: 0,
         },
+        // MQTT connections by state: counts only, no application names without a token.
+        mqtt: { connected: 0, connecting: 0, error: 0, disabled: 0 },
       },
     });
   });

@@ -1,5 +1,6 @@
 import type { DownlinkOutput, JsonObject } from '../../../formatters/contract.js';
 import { bodyValidator } from '../../schemas/validate.js';
+import type { ResolvedProfile } from '../../profiles.js';
 import type { DeviceRecord } from '../../store/records.js';
 import type { Credentials, DownlinkOptions, DownlinkTarget, DownlinkTransport, Network, NeutralUplink, SendOutcome, UplinkSample } from '../network.js';
 import { randomUUID } from 'node:crypto';
@@ -13,10 +14,14 @@ export const CORRELATION_PREFIX = 'lorawan-bridge:msg:';
 
 const storedWebhook = bodyValidator(WebhookBodySchema, 'invalid_webhook');
 
-interface TtsTarget extends DownlinkTarget {
-  readonly network: 'tts';
-  readonly credentials: TtsCredentials;
-}
+/** Push URLs and API key from the webhooks, or the profile's connection to TTS's MQTT server. */
+type TtsTarget = DownlinkTarget & { readonly network: 'tts' } & (
+    | { readonly credentials: TtsCredentials }
+    | { readonly mqtt: { appId: string; device: string; username: string } }
+  );
+
+/** Publishes on a profile's MQTT connection (MqttConnections.publish). */
+export type MqttPublish = (appId: string, topic: string, payload: string) => Promise<void>;
 
 /** The TTS push body for a formatted downlink (`POST …/down/push` or `/down/replace`). */
 export function ttsDownlinkBody(out: DownlinkOutput, opts: DownlinkOptions): JsonObject {
@@ -34,7 +39,10 @@ export function ttsDownlinkBody(out: DownlinkOutput, opts: DownlinkOptions): Jso
 }
 
 class TtsDownlinks implements DownlinkTransport {
-  constructor(private readonly client: TtsDownlinkClient) {}
+  constructor(
+    private readonly client: TtsDownlinkClient,
+    private readonly publish: MqttPublish,
+  ) {}
 
   newCorrelationId(): string {
     return `${CORRELATION_PREFIX}${randomUUID()}`;
@@ -44,21 +52,42 @@ class TtsDownlinks implements DownlinkTransport {
     return ttsDownlinkBody(out, opts);
   }
 
-  /** TTS sends a device's push URLs (and API key) with its webhooks: until then, nothing to send to. */
-  target(_device: DeviceRecord, _profile: unknown, credentials: Credentials | null): TtsTarget | null {
+  /**
+   * A profile on TTS's MQTT server sends there; otherwise TTS sends a device's push URLs (and API
+   * key) with its webhooks, and until then there is nothing to send to.
+   */
+  target(device: DeviceRecord, profile: ResolvedProfile, credentials: Credentials | null): TtsTarget | null {
+    const mqtt = profile.settings.tts_mqtt;
+    if (mqtt?.enabled && profile.profileId === device.appId) {
+      return { network: 'tts', mqtt: { appId: profile.profileId, device: device.ids.network_device_id, username: mqtt.username } };
+    }
     const tts = ttsCredentialsOf(credentials);
     return tts ? { network: 'tts', credentials: tts } : null;
   }
 
   send(target: DownlinkTarget, request: JsonObject, opts: { replace: boolean }): Promise<SendOutcome> {
-    const { credentials } = target as TtsTarget;
-    return this.client.send(opts.replace ? credentials.replaceUrl : credentials.pushUrl, credentials.apiKey, request);
+    const t = target as TtsTarget;
+    if ('mqtt' in t) return this.publishTo(t.mqtt, opts.replace, request);
+    return this.client.send(opts.replace ? t.credentials.replaceUrl : t.credentials.pushUrl, t.credentials.apiKey, request);
   }
 
   /** Replace with no downlinks. */
   clear(target: DownlinkTarget): Promise<SendOutcome> {
-    const { credentials } = target as TtsTarget;
-    return this.client.send(credentials.replaceUrl, credentials.apiKey, { downlinks: [] });
+    const t = target as TtsTarget;
+    if ('mqtt' in t) return this.publishTo(t.mqtt, true, { downlinks: [] });
+    return this.client.send(t.credentials.replaceUrl, t.credentials.apiKey, { downlinks: [] });
+  }
+
+  /** TTS answers nothing on MQTT (reference §4): a publish that left is all we learn; the down/* topics tell the rest. */
+  private async publishTo(to: { appId: string; device: string; username: string }, replace: boolean, request: JsonObject): Promise<SendOutcome> {
+    const topic = `v3/${to.username}/devices/${to.device}/down/${replace ? 'replace' : 'push'}`;
+    try {
+      await this.publish(to.appId, topic, JSON.stringify(request));
+      return { ok: true, status: 0 };
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      return { ok: false, status: null, retryable: true, retryAfterMs: null, code: 'tts_mqtt_unavailable', message: message.slice(0, 500) };
+    }
   }
 }
 
@@ -69,8 +98,8 @@ export class TtsNetwork implements Network {
   readonly needsReportedCredentials = true;
   readonly downlinks: DownlinkTransport;
 
-  constructor(client: TtsDownlinkClient) {
-    this.downlinks = new TtsDownlinks(client);
+  constructor(client: TtsDownlinkClient, publish: MqttPublish) {
+    this.downlinks = new TtsDownlinks(client, publish);
   }
 
   uplinkOf(report: JsonObject, appId: string, now: Date): NeutralUplink | null {

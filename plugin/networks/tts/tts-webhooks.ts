@@ -59,7 +59,7 @@ export class TtsWebhooks {
   ) {}
 
   async handle(req: WebhookRequest): Promise<ReportAnswer> {
-    const { profiles, events } = this.deps;
+    const { profiles } = this.deps;
     if (typeof req.body !== 'object' || req.body === null || Array.isArray(req.body)) {
       throw new DomainError('invalid', 'invalid_webhook', 'the body must be a TTS ApplicationUp JSON object');
     }
@@ -75,10 +75,37 @@ export class TtsWebhooks {
         'WWW-Authenticate': 'Bearer',
       });
     }
-    const body = webhookValidator.parse(req.body);
+    const headers = req.headers;
+    return this.accept(req.body, profile, req.rawBody, (body) => this.credentialsOf(headers, profile, body));
+  }
+
+  /**
+   * A message TTS's MQTT server delivered on the connection of `profile`: the broker authenticated
+   * it, and it must be of that application. It brings no downlink credentials (MQTT has none).
+   */
+  fromBroker(body: unknown, profile: ResolvedProfile, rawBody: string): Promise<ReportAnswer> {
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new DomainError('invalid', 'invalid_webhook', 'the message must be a TTS ApplicationUp JSON object');
+    }
+    assertJsonDepth(body);
+    const appId = applicationIdOf(body);
+    if (appId !== profile.appId) {
+      throw new DomainError('forbidden', 'wrong_application', `a message of application '${String(appId).slice(0, 36)}' on the connection of '${profile.appId}'`);
+    }
+    return this.accept(body, profile, rawBody, () => null);
+  }
+
+  /** An authenticated ApplicationUp: validated, then one neutral report for the pipeline. */
+  private async accept(
+    raw: object,
+    profile: ResolvedProfile,
+    rawBody: string | undefined,
+    credentialsOf: (body: WebhookBody) => Promise<TtsCredentials | null> | null,
+  ): Promise<ReportAnswer> {
+    const body = webhookValidator.parse(raw);
     const type = messageTypeOf(body);
     if (type === null) {
-      await events.record({
+      await this.deps.events.record({
         appId: body.end_device_ids.application_ids.application_id,
         deviceId: null,
         category: 'webhook',
@@ -88,8 +115,8 @@ export class TtsWebhooks {
       });
       return { status: 202, body: { status: 'ignored', reason: 'unknown_message_type' } };
     }
-    const credentials = profile.settings.enabled ? await this.credentialsOf(req.headers, profile, body) : null;
-    return this.deps.reports.handle(this.reportOf(type, body, credentials, req.rawBody), profile);
+    const credentials = profile.settings.enabled ? await credentialsOf(body) : null;
+    return this.deps.reports.handle(this.reportOf(type, body, credentials, rawBody), profile);
   }
 
   /** The downlink credentials TTS sent, if the push-URL policy takes them (refusals are events). */
