@@ -4,10 +4,20 @@ import { queryValidator } from '../schemas/validate.js';
 import { DeviceListQuery } from '../schemas/queries.js';
 import { deviceView, messageView } from './views.js';
 import type { Services } from './services.js';
+import type { DeviceRecord } from '../store/records.js';
 
 const listQuery = queryValidator(DeviceListQuery);
 const PROPERTY_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 const PROPERTY_MAX_BYTES = 64 * 1024;
+
+/**
+ * A downlink has somewhere to go: the network sent the device's credentials, or its profile holds
+ * the connection (ThingPark, TTS over MQTT). Profiles are cached, so a page costs no extra reads.
+ */
+async function downlinkReady(s: Services, d: DeviceRecord): Promise<boolean> {
+  if (d.downlinkReady) return true;
+  return s.networks.get(d.ids.network).downlinks.target(d, await s.profiles.resolve(d.appId), null) !== null;
+}
 
 export function deviceRoutes(s: Services): Router {
   const router = new Router({ prefix: '/api/devices' });
@@ -21,13 +31,14 @@ export function deviceRoutes(s: Services): Router {
       ...(q.cursor ? { cursor: q.cursor } : {}),
     });
     const now = s.clock.now();
-    ctx.body = { items: page.items.map((d) => deviceView(d, now, s.networks)), next_cursor: page.nextCursor };
+    const items = await Promise.all(page.items.map(async (d) => deviceView(d, now, await downlinkReady(s, d))));
+    ctx.body = { items, next_cursor: page.nextCursor };
   });
 
   router.get('/:id', async (ctx) => {
     const device = await s.store.getDevice(ctx.params.id);
     if (!device) throw notFound('device', ctx.params.id);
-    ctx.body = deviceView(device, s.clock.now(), s.networks);
+    ctx.body = deviceView(device, s.clock.now(), await downlinkReady(s, device));
   });
 
   router.delete('/:id', async (ctx) => {

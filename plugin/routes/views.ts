@@ -1,6 +1,5 @@
 import type { Suspension } from '../../sandbox/circuit-breaker.js';
 import type { JsonObject } from '../../formatters/contract.js';
-import type { Networks } from '../networks/networks.js';
 import { iotdaTime } from '../iotda.js';
 import { isConnected } from '../provisioning.js';
 import type { ProfileSettings } from '../schemas/profile.js';
@@ -36,8 +35,8 @@ export function profileView(
   };
 }
 
-/** `networks` tells whether the device's network still has to send it downlink credentials. */
-export function deviceView(d: DeviceRecord, now: Date, networks: Networks): JsonObject {
+/** `downlinkReady`: a downlink would have somewhere to go now. */
+export function deviceView(d: DeviceRecord, now: Date, downlinkReady: boolean): JsonObject {
   return {
     id: d.id,
     app_id: d.appId,
@@ -51,7 +50,7 @@ export function deviceView(d: DeviceRecord, now: Date, networks: Networks): Json
     last_seen_at: d.lastSeenAt,
     connected: isConnected(d, now),
     properties: { downlink: {}, ...d.properties },
-    downlink_ready: d.downlinkReady || !networks.get(d.ids.network).needsReportedCredentials,
+    downlink_ready: downlinkReady,
   };
 }
 

@@ -82,7 +82,8 @@ describe('TTS over MQTT', () => {
     const stored = await eventually(async () => (await rows('dev-one')).length === 1 && rows('dev-one'), 'the uplink stored');
     expect(stored[0].data).toEqual({ bytes: [1, 2, 3] });
     const device = await plugin.request('GET', '/api/devices/dev-one');
-    expect(device.body).toMatchObject({ app_id: A.app, network: 'tts', ids: { network_device_id: 'dev-one' } });
+    // No webhook brought push URLs, and none are needed: the profile's connection carries downlinks.
+    expect(device.body).toMatchObject({ app_id: A.app, network: 'tts', ids: { network_device_id: 'dev-one' }, downlink_ready: true });
     // A resend (QoS 0 may come twice; webhooks and MQTT may both be on) is a duplicate.
     await up(A, 'dev-one', 1, [1, 2, 3]);
     await up(A, 'dev-one', 2, [4]);
