@@ -2,7 +2,6 @@
  * The formatter contract shared by the plugin, the test tool and the sandbox.
  * The plugin only talks to formatters through these types and FormatterPool (sandbox/formatter-pool.ts).
  */
-import type { Normalized } from './normalized-payload.js';
 
 export const FORMATTER_TYPES = ['javascript', 'cayennelpp', 'none'] as const;
 export type FormatterType = (typeof FORMATTER_TYPES)[number];
@@ -46,6 +45,15 @@ export interface RunReport<T> {
 }
 
 export type JsonObject = { [key: string]: unknown };
+
+/** What normalizing one uplink gave (formatters/normalized-payload.ts). */
+export interface Normalized {
+  /** The valid part of each measurement that kept any field, in order. */
+  measurements: JsonObject[];
+  warnings: string[];
+  /** normalizeUplink threw, returned errors or something else than measurements: the decoded data stands. */
+  error?: FormatterError;
+}
 
 /** An uplink run's report, with the measurements normalized from it when there are any. */
 export interface UplinkReport extends RunReport<JsonObject> {

@@ -8,7 +8,7 @@
  * failing the whole uplink, and a normalizer's errors fail the normalization but not the decoded data.
  */
 import { boundWarnings } from './bounds.js';
-import type { FormatterError, JsonObject } from './contract.js';
+import type { FormatterError, JsonObject, Normalized } from './contract.js';
 import { ttsEnvelope, uplinkOutput, type ScriptStyle } from './javascript-output.js';
 import { describeValue, isJsonObject, success, type Outcome } from './outcome.js';
 
@@ -88,15 +88,6 @@ export const QUANTITIES: readonly string[] = Object.keys(MEASUREMENT_FIELDS).fil
 export const MAX_MEASUREMENTS = 64;
 /** Quantity values of one uplink indexed for GET /api/measurements (each is a row written with the uplink). */
 export const MAX_MEASUREMENT_VALUES = 256;
-
-/** What normalizing one uplink gave. */
-export interface Normalized {
-  /** The valid part of each measurement that kept any field, in order. */
-  measurements: JsonObject[];
-  warnings: string[];
-  /** normalizeUplink threw, returned errors or something else than measurements: the decoded data stands. */
-  error?: FormatterError;
-}
 
 type Problem = { fatal: boolean; message: string };
 

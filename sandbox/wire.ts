@@ -3,8 +3,7 @@
  * newline-delimited JSON, one batch of calls a line down the child's stdin, one reply a line up
  * its fd 3. JSON.stringify never writes a raw newline, so a line is always one whole message.
  */
-import type { FormatterError, JsonObject, LogEntry } from '../formatters/contract.js';
-import type { Normalized } from '../formatters/normalized-payload.js';
+import type { FormatterError, JsonObject, LogEntry, Normalized } from '../formatters/contract.js';
 
 /** The operations a process runs: uplink, downlink (encode), decode downlink, check a script, its runtime's stats. */
 export type WireOp = 'u' | 'd' | 'x' | 'c' | 's';

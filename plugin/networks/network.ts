@@ -1,5 +1,5 @@
 import type { DownlinkOutput, JsonObject } from '../../formatters/contract.js';
-import type { Normalized } from '../../formatters/normalized-payload.js';
+import type { Normalized } from '../../formatters/contract.js';
 import type { ResolvedProfile } from '../profiles.js';
 import type { DeviceRecord, Severity } from '../store/records.js';
 import type { DeviceIds, NetworkName } from './network-ids.js';

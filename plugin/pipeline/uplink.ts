@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
-import type { JsonObject, RunReport, UplinkCall, UplinkReport } from '../../formatters/contract.js';
-import { MAX_MEASUREMENT_VALUES, quantityValues, type Normalized } from '../../formatters/normalized-payload.js';
+import type { JsonObject, Normalized, RunReport, UplinkCall, UplinkReport } from '../../formatters/contract.js';
+import { MAX_MEASUREMENT_VALUES, quantityValues } from '../../formatters/normalized-payload.js';
 import type { FormatterPool } from '../../sandbox/formatter-pool.js';
 import type { Clock } from '../clock.js';
 import type { EventLog } from '../events/event-log.js';

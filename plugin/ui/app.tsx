@@ -10,12 +10,14 @@ import { DeadLettersScreen } from './screens/DeadLettersScreen.js';
 import { DeviceScreen } from './screens/devices/DeviceScreen.js';
 import { DevicesScreen } from './screens/devices/DevicesScreen.js';
 import { EventsScreen } from './screens/events/EventsScreen.js';
+import { MeasurementsScreen } from './screens/measurements/MeasurementsScreen.js';
 import { ProfilesScreen } from './screens/profiles/ProfilesScreen.js';
 import { SignIn } from './screens/SignIn.js';
 
 const NAV: { href: string; label: string; icon: IconName; screens: Route['screen'][] }[] = [
   { href: '#/profiles', label: 'Profiles', icon: 'profiles', screens: ['profiles'] },
   { href: '#/devices', label: 'Devices', icon: 'devices', screens: ['devices', 'device'] },
+  { href: '#/measurements', label: 'Measurements', icon: 'measurements', screens: ['measurements'] },
   { href: '#/dead-letters', label: 'Dead letters', icon: 'deadLetters', screens: ['dead-letters'] },
   { href: '#/events', label: 'Live events', icon: 'events', screens: ['events'] },
 ];
@@ -96,6 +98,8 @@ function Screen({ route }: { route: Route }) {
       return <DevicesScreen />;
     case 'device':
       return <DeviceScreen key={route.id} id={route.id} />;
+    case 'measurements':
+      return <MeasurementsScreen />;
     case 'dead-letters':
       return <DeadLettersScreen />;
     case 'events':

@@ -4,7 +4,7 @@ import { CONTENT_SECURITY_POLICY } from '../../plugin/http/security-headers.js';
 import { ADMIN_TOKEN, PluginHarness } from '../helpers/plugin-harness.js';
 import { uplinkBody } from '../helpers/tts-bodies.js';
 import { ensureUiBuilt } from './helpers/build-ui.js';
-import { ConsoleWatch, launchChromium } from './helpers/chromium.js';
+import { ConsoleWatch, launchChromium, signIn } from './helpers/chromium.js';
 
 /**
  * The UI in Chromium under the plugin's Content-Security-Policy: signing in, the profile editor
@@ -76,8 +76,7 @@ describe('web UI under the Content-Security-Policy (Chromium)', () => {
     const answer = await page.goto(`${plugin.url}/`);
     expect(answer?.status()).toBe(200);
     expect(await answer?.headerValue('content-security-policy')).toBe(CONTENT_SECURITY_POLICY);
-    await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(page, ADMIN_TOKEN);
     await page.getByRole('combobox', { name: 'Application' }).waitFor(WAIT);
     expect(await violations()).toEqual([]);
   });

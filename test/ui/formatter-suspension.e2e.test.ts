@@ -6,7 +6,7 @@ import { PROJECT_ROOT } from '../../plugin/project-files.js';
 import { ADMIN_TOKEN, PluginHarness } from '../helpers/plugin-harness.js';
 import { ECHO_UPLINK, uplinkBody } from '../helpers/tts-bodies.js';
 import { ensureUiBuilt } from './helpers/build-ui.js';
-import { ConsoleWatch, launchChromium } from './helpers/chromium.js';
+import { ConsoleWatch, launchChromium, signIn } from './helpers/chromium.js';
 
 /**
  * A suspended formatter as a person sees it on the profile screen: a warning at the top of Payload
@@ -54,8 +54,7 @@ describe('web UI: suspended formatters (Chromium, real plugin)', () => {
     page = browser.context.pages()[0] ?? (await browser.context.newPage());
     consoleWatch.watch(page);
     await page.goto(`${plugin.url}/`);
-    await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(page, ADMIN_TOKEN);
     await page.getByRole('combobox', { name: 'Application' }).waitFor(WAIT);
   }, 120_000);
 

@@ -7,7 +7,7 @@ import { ADMIN_TOKEN, PluginHarness } from '../helpers/plugin-harness.js';
 import { postReport, ThingParkLrc, uplinkReport } from '../helpers/thingpark-peer.js';
 import { ensureUiBuilt } from './helpers/build-ui.js';
 import { expectAccessible } from './helpers/axe.js';
-import { ConsoleWatch, launchChromium } from './helpers/chromium.js';
+import { ConsoleWatch, launchChromium, signIn } from './helpers/chromium.js';
 
 /**
  * A ThingPark application set up the way a person does it: added through the form (network,
@@ -74,8 +74,7 @@ describe('web UI: a ThingPark application (Chromium, real plugin, LRC stand-in)'
       if (path.startsWith('/api/') && path !== '/api/events/stream') answers.push(r.text().catch(() => ''));
     });
     await page.goto(`${plugin.url}/`);
-    await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(page, ADMIN_TOKEN);
     await page.getByRole('combobox', { name: 'Application' }).waitFor(WAIT);
   }, 120_000);
 
@@ -282,8 +281,7 @@ describe('web UI: a ThingPark application (Chromium, real plugin, LRC stand-in)'
     consoleWatch.watch(phone);
     await phone.setViewportSize({ width: 390, height: 844 });
     await phone.goto(`${plugin.url}/#/profiles/${APP}/webhook`);
-    await phone.getByLabel('Admin token').fill(ADMIN_TOKEN);
-    await phone.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(phone, ADMIN_TOKEN);
     await phone.getByRole('region', { name: 'Connect ThingPark' }).getByText(SETUP_URL, { exact: true }).waitFor(WAIT);
     const overflow = () => phone.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     expect(await overflow()).toBeLessThanOrEqual(0);

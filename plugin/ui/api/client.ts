@@ -13,10 +13,12 @@ import type {
   FormatterTestResult,
   Json,
   Manifest,
+  MeasurementList,
   MessagePage,
   PluginEvent,
   Profile,
   ProfileSettings,
+  Quantity,
 } from './types.js';
 
 type Query = Record<string, string | number | undefined>;
@@ -86,6 +88,13 @@ export class Api {
     this.json<{ bucket_id: string; items: BucketRow[] }>('GET', `/api/buckets/${seg(id)}/data${queryString(q)}`);
   bucketCsv = (id: string, q: { limit: number; from?: string }) =>
     this.raw('GET', `/api/buckets/${seg(id)}/data${queryString({ ...q, order: 'asc', format: 'csv' })}`).then((r) => r.blob());
+
+  /** One quantity's values across devices; `from` is RFC 3339. */
+  measurements = (q: { quantity: string; app_id?: string; from?: string; limit: number; order: 'asc' | 'desc' }) =>
+    this.json<MeasurementList>('GET', `/api/measurements${queryString(q)}`);
+  /** Every quantity of the schema with its unit; `measured` for those reported (by the application's devices, when given). */
+  quantities = (q: { app_id?: string } = {}) =>
+    this.json<{ items: Quantity[] }>('GET', `/api/measurements/quantities${queryString(q)}`).then((r) => r.items);
 
   deadLetters = () => this.json<{ items: DeadLetter[] }>('GET', '/api/dead-letters').then((r) => r.items);
   replayDeadLetter = (id: number) =>

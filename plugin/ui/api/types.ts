@@ -100,6 +100,34 @@ export interface Bucket {
 export interface BucketRow {
   ts: string;
   data: JsonObject;
+  /** The uplink's measurements in TTS's normalized payload vocabulary (`{air: {temperature}}`, optionally `time`), when it had any. */
+  normalized?: JsonObject[];
+}
+
+/** A quantity of TTS's normalized payload schema (`air.temperature`); `unit` is empty for non-numeric ones. */
+export interface Quantity {
+  quantity: string;
+  unit: string;
+  description: string;
+  /** Whether any device (of the application asked about) reported it. */
+  measured: boolean;
+}
+
+/** Numbers, or a boolean/string for `water.leak`, `action.motion.detected`, `action.contactState`, `air.location`. */
+export type MeasurementValue = number | boolean | string;
+
+export interface MeasurementPoint {
+  app_id: string;
+  device_id: string;
+  /** The measurement's own time, else its uplink's receive time (ISO 8601). */
+  ts: string;
+  value: MeasurementValue;
+}
+
+export interface MeasurementList {
+  quantity: string;
+  unit: string;
+  items: MeasurementPoint[];
 }
 
 export interface DeadLetter {
@@ -148,6 +176,10 @@ export interface FormatterTestResult {
   warnings: string[];
   errors: FormatterError[];
   duration_ms: number;
+  /** Uplinks: the measurements normalized from the output (null when none), what was dropped from them, and why normalizeUplink failed. */
+  normalized?: JsonObject[] | null;
+  normalized_warnings?: string[];
+  normalized_error?: FormatterError;
   /** Downlinks: the application's network and what would be sent to it. */
   network?: NetworkName;
   request?: JsonObject;

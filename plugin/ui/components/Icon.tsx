@@ -2,6 +2,7 @@
 const PATHS = {
   profiles: 'M4 6h10M18 6h2M4 12h4M12 12h8M4 18h12M20 18h0M14 4v4M8 10v4M16 16v4',
   devices: 'M7 7h10v10H7zM10 3v4M14 3v4M10 17v4M14 17v4M3 10h4M3 14h4M17 10h4M17 14h4',
+  measurements: 'M3.5 17.5a8.5 8.5 0 1 1 17 0M12 17.5l4-5M12 6v1.5M6.3 9.8l1 1M17.7 9.8l-1 1',
   deadLetters: 'M3 13h5l1.5 3h5L16 13h5M5 5h14l2 8v6H3v-6z',
   events: 'M3 12h4l3-8 4 16 3-8h4',
   signOut: 'M15 4h4v16h-4M10 8l-4 4 4 4M6 12h10',

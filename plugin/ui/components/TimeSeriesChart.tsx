@@ -1,20 +1,31 @@
 import { useEffect, useRef } from 'preact/hooks';
 import type { ChartHandle } from './chart-setup.js';
 
+export interface ChartSeries {
+  label: string;
+  /** One per x; null where the series has no value (the line spans the gap). */
+  ys: (number | null)[];
+  /** The accent colour unless given. */
+  color?: string;
+}
+
 interface Props {
+  /** What is plotted, for the plot's accessible name. */
   label: string;
   /** Unix seconds, ascending. */
   xs: number[];
-  ys: (number | null)[];
+  series: ChartSeries[];
   height?: number;
 }
 
-/** One numeric series over time (uPlot, loaded on first use), as wide as its container. */
-export function TimeSeriesChart({ label, xs, ys, height = 150 }: Props) {
+/** Numeric series over a shared time axis (uPlot, loaded on first use), as wide as its container. */
+export function TimeSeriesChart({ label, xs, series, height = 150 }: Props) {
   const host = useRef<HTMLDivElement>(null);
   const chart = useRef<ChartHandle | null>(null);
-  const data = useRef({ xs, ys });
-  data.current = { xs, ys };
+  const data = useRef({ xs, series });
+  data.current = { xs, series };
+  // uPlot fixes its series when it is created: other series need a new chart, new values do not.
+  const shape = JSON.stringify(series.map((s) => [s.label, s.color]));
 
   useEffect(() => {
     let disposed = false;
@@ -22,7 +33,7 @@ export function TimeSeriesChart({ label, xs, ys, height = 150 }: Props) {
     void import('./chart-setup.js').then(({ createChart }) => {
       const el = host.current;
       if (disposed || !el) return;
-      chart.current = createChart(el, { label, width: el.clientWidth, height, ...data.current });
+      chart.current = createChart(el, { width: el.clientWidth, height, ...data.current });
       observer = new ResizeObserver(() => chart.current?.setWidth(el.clientWidth));
       observer.observe(el);
     });
@@ -32,9 +43,10 @@ export function TimeSeriesChart({ label, xs, ys, height = 150 }: Props) {
       chart.current?.destroy();
       chart.current = null;
     };
-  }, [label, height]);
+  }, [shape, height]);
 
-  useEffect(() => chart.current?.setData(xs, ys), [xs, ys]);
+  // Keyed on the value arrays, not on `series` (new on every render): setData also resets a zoom.
+  useEffect(() => chart.current?.setData(xs, data.current.series.map((s) => s.ys)), [xs, ...series.map((s) => s.ys)]);
 
   return <div class="chart" ref={host} role="img" aria-label={`Plot of ${label} over time`} style={{ minHeight: `${height}px` }} />;
 }

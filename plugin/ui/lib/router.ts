@@ -8,6 +8,7 @@ export type Route =
   | { screen: 'profiles'; appId: string | null; tab: ProfileTab }
   | { screen: 'devices' }
   | { screen: 'device'; id: string }
+  | { screen: 'measurements' }
   | { screen: 'dead-letters' }
   | { screen: 'events' };
 
@@ -16,6 +17,8 @@ function parseRoute(hash: string): Route {
   switch (name) {
     case 'devices':
       return a ? { screen: 'device', id: a } : { screen: 'devices' };
+    case 'measurements':
+      return { screen: 'measurements' };
     case 'dead-letters':
       return { screen: 'dead-letters' };
     case 'events':
@@ -36,6 +39,8 @@ export function hrefOf(route: Route): string {
       return '#/devices';
     case 'device':
       return `#/devices/${e(route.id)}`;
+    case 'measurements':
+      return '#/measurements';
     case 'dead-letters':
       return '#/dead-letters';
     case 'events':

@@ -62,3 +62,9 @@ export class ConsoleWatch {
     this.allowed.push(re);
   }
 }
+
+/** Signs in on the page's sign-in screen with the admin token (the screen a fresh tab shows). */
+export async function signIn(page: Page, token: string): Promise<void> {
+  await page.getByLabel('Admin token').fill(token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}

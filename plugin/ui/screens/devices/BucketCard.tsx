@@ -6,7 +6,7 @@ import { useApp } from '../../lib/app-context.js';
 import { dateTime } from '../../lib/format.js';
 import { download } from '../../lib/download.js';
 import { useLoad } from '../../lib/use-load.js';
-import { tabulate } from './bucket-series.js';
+import { normalizedSeries, tabulate, type Series } from './bucket-series.js';
 
 const LIMITS = [100, 500, 1000, 5000];
 const TABLE_ROWS = 25;
@@ -14,7 +14,7 @@ const TABLE_ROWS = 25;
 const cell = (v: unknown): string => (v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
 const number = new Intl.NumberFormat(undefined, { maximumFractionDigits: 3 });
 
-/** The device's bucket: a plot per numeric field, the latest rows, CSV download. `version` bumps reload it. */
+/** The device's bucket: a plot per normalized quantity and per numeric field, the latest rows, CSV download. `version` bumps reload it. */
 export function BucketCard({ bucketId, version }: { bucketId: string; version: number }) {
   const { api } = useApp();
   const [limit, setLimit] = useState(LIMITS[0]);
@@ -23,7 +23,13 @@ export function BucketCard({ bucketId, version }: { bucketId: string; version: n
   useEffect(() => {
     if (version) data.reload();
   }, [version]);
-  const table = useMemo(() => tabulate([...(data.data?.items ?? [])].reverse()), [data.data]);
+  const ascending = useMemo(() => [...(data.data?.items ?? [])].reverse(), [data.data]);
+  const table = useMemo(() => tabulate(ascending), [ascending]);
+  const measured = useMemo(() => normalizedSeries(ascending), [ascending]);
+  // Units come with the quantities list, read once and only for a device that has measurements.
+  const hasMeasurements = measured.length > 0;
+  const quantities = useLoad(() => (hasMeasurements ? api.quantities() : Promise.resolve([])), [api, hasMeasurements]);
+  const units = useMemo(() => new Map((quantities.data ?? []).map((q) => [q.quantity, q.unit])), [quantities.data]);
   const numeric = new Set(table.series.map((s) => s.key));
 
   const downloadCsv = async () => {
@@ -63,20 +69,23 @@ export function BucketCard({ bucketId, version }: { bucketId: string; version: n
       </header>
       <ErrorNote error={data.error} prefix="Data could not be loaded" />
       <ErrorNote error={csvError} prefix="CSV download failed" />
+      <ErrorNote error={quantities.error} prefix="Units could not be loaded" />
       {data.data && table.rows.length === 0 && <p class="muted">No data yet. Rows appear with the next uplink.</p>}
+      {hasMeasurements && (
+        <>
+          <h3 class="charts-heading">Normalized measurements</h3>
+          <div class="charts">
+            {measured.map((s) => (
+              <ChartCard key={s.key} series={s} unit={units.get(s.key) ?? ''} />
+            ))}
+          </div>
+          {table.series.length > 0 && <h3 class="charts-heading">Decoded data</h3>}
+        </>
+      )}
       {table.series.length > 0 && (
         <div class="charts">
           {table.series.map((s) => (
-            <figure class="chart-card" key={s.key}>
-              <figcaption>
-                <span class="chart-title">{s.key}</span>
-                <span class="chart-last">{s.last === null ? '—' : number.format(s.last)}</span>
-                <span class="chart-range">
-                  min {number.format(s.min)} · max {number.format(s.max)}
-                </span>
-              </figcaption>
-              <TimeSeriesChart label={s.key} xs={s.xs} ys={s.ys} />
-            </figure>
+            <ChartCard key={s.key} series={s} unit="" />
           ))}
         </div>
       )}
@@ -112,5 +121,22 @@ export function BucketCard({ bucketId, version }: { bucketId: string; version: n
         </div>
       )}
     </section>
+  );
+}
+
+/** A series' plot under its name, latest value and range; a normalized quantity's name carries its unit. */
+function ChartCard({ series: s, unit }: { series: Series; unit: string }) {
+  const title = unit ? `${s.key} (${unit})` : s.key;
+  return (
+    <figure class="chart-card">
+      <figcaption>
+        <span class="chart-title">{title}</span>
+        <span class="chart-last">{s.last === null ? '—' : number.format(s.last)}</span>
+        <span class="chart-range">
+          min {number.format(s.min)} · max {number.format(s.max)}
+        </span>
+      </figcaption>
+      <TimeSeriesChart label={title} xs={s.xs} series={[{ label: title, ys: s.ys }]} />
+    </figure>
   );
 }

@@ -57,7 +57,8 @@ export function FormatterTestPanel({ appId, network, formatter, fPortSchema, onE
         ...(direction === 'downlink' && typeof fPort === 'number' ? { f_port: fPort } : {}),
       });
       setResult({ direction, answer });
-      onErrors(answer.errors);
+      // A failing normalizeUplink is marked in the editor too: it is part of the same script.
+      onErrors(answer.normalized_error ? [...answer.errors, answer.normalized_error] : answer.errors);
     } catch (err) {
       setResult(null);
       setRequestError(asApiError(err));
@@ -119,7 +120,7 @@ export function FormatterTestPanel({ appId, network, formatter, fPortSchema, onE
         </div>
         <section class="test-result" role="region" aria-label="Test result" aria-live="polite" aria-busy={running !== null}>
           {requestError && <ErrorNote error={requestError} prefix="The test did not run" />}
-          {!result && !requestError && <p class="muted">Run a test to see the output, console logs, warnings and errors.</p>}
+          {!result && !requestError && <p class="muted">Run a test to see the output, normalized measurements, console logs, warnings and errors.</p>}
           {result && <TestResult {...result} onReveal={onReveal} />}
         </section>
       </div>
@@ -136,16 +137,11 @@ function TestResult({ direction, answer, onReveal }: { direction: Direction; ans
         </span>
         <span class="muted">{answer.duration_ms} ms</span>
       </div>
-      {answer.errors.map(({ kind, message, line, column }, i) => (
+      {answer.errors.map((error, i) => (
         <div class="error-note" key={i}>
-          <strong>{kind} error: </strong>
-          {message}
-          {line !== undefined && (
-            <button type="button" class="link" onClick={() => onReveal(line, column)}>
-              line {line}
-              {column !== undefined ? `:${column}` : ''}
-            </button>
-          )}
+          <strong>{error.kind} error: </strong>
+          {error.message}
+          <LineLink error={error} onReveal={onReveal} />
         </div>
       ))}
       {answer.warnings.length > 0 && (
@@ -162,6 +158,29 @@ function TestResult({ direction, answer, onReveal }: { direction: Direction; ans
         <>
           <h3>Output</h3>
           <JsonBlock value={answer.output} label="Output" />
+        </>
+      )}
+      {answer.normalized && (
+        <>
+          <h3>Normalized measurements</h3>
+          <JsonBlock value={answer.normalized} label="Normalized measurements" />
+        </>
+      )}
+      {answer.normalized_error && (
+        <div class="error-note">
+          <strong>normalizeUplink {answer.normalized_error.kind} error: </strong>
+          {answer.normalized_error.message}
+          <LineLink error={answer.normalized_error} onReveal={onReveal} />
+        </div>
+      )}
+      {answer.normalized_warnings && answer.normalized_warnings.length > 0 && (
+        <>
+          <h3>Normalization warnings</h3>
+          <ul class="warnings" aria-label="Normalization warnings">
+            {answer.normalized_warnings.map((w, i) => (
+              <li key={i}>{w}</li>
+            ))}
+          </ul>
         </>
       )}
       {answer.request && (
@@ -184,5 +203,16 @@ function TestResult({ direction, answer, onReveal }: { direction: Direction; ans
         </ol>
       )}
     </>
+  );
+}
+
+/** Where in the script an error is, as a button that moves the editor's cursor there. */
+function LineLink({ error: { line, column }, onReveal }: { error: FormatterError; onReveal(line: number, column?: number): void }) {
+  if (line === undefined) return null;
+  return (
+    <button type="button" class="link" onClick={() => onReveal(line, column)}>
+      line {line}
+      {column !== undefined ? `:${column}` : ''}
+    </button>
   );
 }
