@@ -18,6 +18,7 @@ import { PluginMetrics } from './metrics/metrics.js';
 import { Networks } from './networks/networks.js';
 import { thingparkIntake } from './http/thingpark-intake.js';
 import { LrcClient } from './networks/thingpark/lrc-client.js';
+import { ThingparkMqtt } from './networks/thingpark/thingpark-mqtt.js';
 import { ThingparkNetwork } from './networks/thingpark/thingpark-network.js';
 import { ThingparkReports } from './networks/thingpark/thingpark-reports.js';
 import { TtsCredentialAdmission } from './networks/tts/credential-admission.js';
@@ -96,7 +97,7 @@ export async function createApp(deps: AppDeps): Promise<PluginApp> {
   const lrc = new LrcClient({ userAgent, timeoutMs, now: () => clock.now() });
   const connections = new MqttConnections({ events, clock, logger, backoff: deps.mqttBackoff ?? DEFAULT_BACKOFF, random: deps.random ?? Math.random });
   const publish = (appId: string, topic: string, payload: string) => connections.publish(appId, topic, payload);
-  const networks = new Networks([new TtsNetwork(ttsClient, publish), new ThingparkNetwork(lrc)]);
+  const networks = new Networks([new TtsNetwork(ttsClient, publish), new ThingparkNetwork(lrc, publish)]);
   const downlinks = new DownlinkService({
     store,
     formatters,
@@ -123,7 +124,8 @@ export async function createApp(deps: AppDeps): Promise<PluginApp> {
   const webhooks = new TtsWebhooks({ profiles, reports, admission, events, clock, refused });
   const thingpark = new ThingparkReports({ profiles, reports, refused, clock });
   const ttsMqtt = new TtsMqtt({ webhooks, profiles, events, clock, logger });
-  const mqtt = new MqttTransports({ store, connections, transports: [ttsMqtt], logger });
+  const thingparkMqtt = new ThingparkMqtt({ reports, profiles, events, clock, logger });
+  const mqtt = new MqttTransports({ store, connections, transports: [ttsMqtt, thingparkMqtt], logger });
   profiles.onChange((appId) => void mqtt.sync(appId));
   await mqtt.syncAll();
   const metrics = new PluginMetrics({ store, formatters, uplinks, downlinks, clock });

@@ -124,21 +124,29 @@ export class Profiles {
   }
 
   /**
-   * A ThingPark profile needs its connection; the AS key is write-only, so a save without it keeps
-   * the stored one. Default takes TTS webhooks of applications without a profile: it stays TTS.
+   * A ThingPark profile needs its connection: over HTTP the AS key and the LRC's downlink URL, over
+   * MQTT the broker with a password. The AS key and the password are write-only, so a save without
+   * them keeps the stored ones. Default takes TTS webhooks of applications without a profile: it stays TTS.
    */
   private connectThingpark(appId: string, settings: ProfileSettings, before: ProfileSettings | undefined): void {
-    const refuse = (message: string) => {
-      throw new DomainError('invalid', 'invalid_profile', message, { errors: [{ path: '/thingpark', message }] });
+    const refuse = (message: string, path = '/thingpark') => {
+      throw new DomainError('invalid', 'invalid_profile', message, { errors: [{ path, message }] });
     };
     if (appId === DEFAULT_PROFILE) refuse('the Default profile serves TTS applications without a profile of their own; add a profile for the ThingPark connection');
-    if (!settings.thingpark) return refuse('a ThingPark profile needs thingpark: {as_id, as_key, downlink_url}');
-    if (!settings.thingpark.as_key) {
-      const stored = before?.network === 'thingpark' ? before.thingpark?.as_key : undefined;
-      if (!stored) refuse('thingpark.as_key is required (the Tunnel Interface Authentication Key, 32 hex digits)');
-      settings.thingpark.as_key = stored;
+    const tp = settings.thingpark;
+    if (!tp) return refuse('a ThingPark profile needs thingpark: {as_id, as_key, downlink_url}, or {as_id, transport: "mqtt", mqtt}');
+    const stored = before?.network === 'thingpark' ? before.thingpark : undefined;
+    tp.as_key = (tp.as_key ?? stored?.as_key)?.toLowerCase();
+    if (tp.mqtt) tp.mqtt.password ??= stored?.mqtt?.password;
+    if (tp.transport !== 'mqtt') {
+      if (!tp.as_key) refuse('thingpark.as_key is required (the Tunnel Interface Authentication Key, 32 hex digits)');
+      if (!tp.downlink_url) refuse('thingpark.downlink_url is required over HTTP (the LRC downlink endpoint)');
+      return;
     }
-    settings.thingpark.as_key = settings.thingpark.as_key!.toLowerCase();
+    if (!tp.mqtt) return refuse('thingpark.mqtt is required with transport mqtt: {url, username, password, uplink_topic, downlink_topic}', '/thingpark/mqtt');
+    if (!tp.mqtt.password) refuse('thingpark.mqtt.password is required (the broker password of the plugin\'s user)', '/thingpark/mqtt/password');
+    // One topic for both ways would bring the plugin its own downlinks as reports.
+    if (tp.mqtt.uplink_topic === tp.mqtt.downlink_topic) refuse('thingpark.mqtt.uplink_topic and downlink_topic must differ', '/thingpark/mqtt/downlink_topic');
   }
 
   /**

@@ -2,6 +2,7 @@ import type { Suspension } from '../../sandbox/circuit-breaker.js';
 import type { JsonObject } from '../../formatters/contract.js';
 import { iotdaTime } from '../iotda.js';
 import { isConnected } from '../provisioning.js';
+import type { ThingparkSettings } from '../networks/thingpark/settings.js';
 import type { ProfileSettings } from '../schemas/profile.js';
 import type { BucketRecord, DeadLetter, DeviceRecord, EventRecord, MessageRecord } from '../store/records.js';
 
@@ -21,7 +22,7 @@ export function profileView(
     app_id: appId,
     ...settings,
     // The AS key and the MQTT password are write-only: whether one is set, never what it is.
-    ...(thingpark ? { thingpark: { as_id: thingpark.as_id, downlink_url: thingpark.downlink_url, max_clock_skew_s: thingpark.max_clock_skew_s, as_key_set: Boolean(thingpark.as_key) } } : {}),
+    ...(thingpark ? { thingpark: thingparkView(thingpark) } : {}),
     ...(ttsMqtt ? { tts_mqtt: { enabled: ttsMqtt.enabled, url: ttsMqtt.url, username: ttsMqtt.username, ca: ttsMqtt.ca, password_set: Boolean(ttsMqtt.password) } } : {}),
     created_at: p.createdAt,
     updated_at: p.updatedAt,
@@ -32,6 +33,21 @@ export function profileView(
       kills: s.kills,
       last_error: { ...s.lastError },
     })),
+  };
+}
+
+/** A ThingPark connection; `transport` only when set (profiles stored before MQTT have none and are HTTP). */
+function thingparkView(tp: ThingparkSettings): JsonObject {
+  const { mqtt } = tp;
+  return {
+    as_id: tp.as_id,
+    ...(tp.transport ? { transport: tp.transport } : {}),
+    ...(tp.downlink_url !== undefined ? { downlink_url: tp.downlink_url } : {}),
+    max_clock_skew_s: tp.max_clock_skew_s,
+    as_key_set: Boolean(tp.as_key),
+    ...(mqtt
+      ? { mqtt: { url: mqtt.url, username: mqtt.username, ca: mqtt.ca, uplink_topic: mqtt.uplink_topic, downlink_topic: mqtt.downlink_topic, password_set: Boolean(mqtt.password) } }
+      : {}),
   };
 }
 

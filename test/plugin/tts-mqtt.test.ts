@@ -5,6 +5,7 @@
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { eventually } from '../helpers/eventually.js';
 import { Mosquitto, TTS_SERVER_USER } from '../helpers/mosquitto.js';
 import { PluginHarness } from '../helpers/plugin-harness.js';
 import { fixture } from '../helpers/fixtures.js';
@@ -15,17 +16,6 @@ const A = { app: 'vendor-a-app', user: 'vendor-a-app@ttn', key: 'NNSXS.AAAAAAAAA
 const B = { app: 'vendor-b-app', user: 'vendor-b-app@ttn', key: 'NNSXS.BBBBBBBBBBBBBBBB.KEY' };
 const ECHO = `module.exports.uplink = function (payload) { return { bytes: Array.from(Buffer.from(payload, 'base64')) }; };
 module.exports.downlink = function (payload) { return Buffer.from([payload.level]).toString('base64'); };`;
-
-/** Polls until `check` returns something truthy (MQTT is asynchronous end to end). */
-async function eventually<T>(check: () => Promise<T | null | undefined | false>, what: string, timeoutMs = 8000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('TTS over MQTT', () => {
   let broker: Mosquitto;

@@ -42,8 +42,8 @@ export class ThingparkReports {
       await this.deps.refused.refuse({ appId: known ? appId : null, profileId: known ? appId : 'thingpark:unknown', tokenSent: token !== null, remoteAddress: req.remoteAddress });
       throw new DomainError(kind, code, message);
     };
-    // An unknown application and a TTS one look the same from outside.
-    if (!profile || !settings?.as_key) return refuse('unauthorized', 'unauthorized', `no ThingPark connection '${appId.slice(0, 36)}' takes this report`);
+    // An unknown application, a TTS one and one on MQTT (its key may be kept from HTTP) look the same from outside.
+    if (!profile || !settings?.as_key || settings.transport === 'mqtt') return refuse('unauthorized', 'unauthorized', `no ThingPark connection '${appId.slice(0, 36)}' takes this report`);
 
     const { report, json } = parseReport(req.body, req.contentType);
     const expected = reportToken(report.type, report.fields, query, settings.as_key);
