@@ -4,6 +4,7 @@ import type {
   Bucket,
   BucketRow,
   ConnectionSetup,
+  ConnectionStatus,
   DeadLetter,
   Device,
   DownlinkMessage,
@@ -70,6 +71,8 @@ export class Api {
   deleteProfile = (appId: string) => this.json<void>('DELETE', `/api/profiles/${seg(appId)}`);
   /** What to paste into the profile's network: TTS webhook settings or the ThingPark connection. */
   webhook = (appId: string) => this.json<ConnectionSetup>('GET', `/api/profiles/${seg(appId)}/webhook`);
+  /** The profile's MQTT connection now (TTS's MQTT server, or a ThingPark profile's broker). */
+  connection = (appId: string) => this.json<ConnectionStatus>('GET', `/api/profiles/${seg(appId)}/connection`);
   /** TTS profiles only: a new webhook token. */
   rotateWebhookToken = (appId: string) => this.json<ConnectionSetup>('POST', `/api/profiles/${seg(appId)}/webhook`);
 

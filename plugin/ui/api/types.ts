@@ -5,14 +5,15 @@
 import type { FormatterError, LogEntry } from '../../../formatters/contract.js';
 import type { FormatterTemplate } from '../../../formatters/templates.js';
 import type { DeviceIds, NetworkName } from '../../networks/network-ids.js';
+import type { TtsMqttSettings } from '../../mqtt/mqtt-settings.js';
 import type { ThingparkSetup } from '../../networks/thingpark/connection-setup.js';
-import type { ThingparkSettings } from '../../networks/thingpark/settings.js';
+import type { ThingparkMqttSettings, ThingparkSettings } from '../../networks/thingpark/settings.js';
 import type { WebhookSetup } from '../../networks/tts/webhook-template.js';
 import type { ProfileSettings } from '../../schemas/profile.js';
 import type { EventCategory, MessageDetail, MessageStatus, Severity } from '../../store/records.js';
 import type { JsonSchema } from '../schema/json-schema.js';
 
-export type { DeviceIds, EventCategory, FormatterError, FormatterTemplate, MessageStatus, NetworkName, ProfileSettings, Severity, ThingparkSettings };
+export type { DeviceIds, EventCategory, FormatterError, FormatterTemplate, MessageStatus, NetworkName, ProfileSettings, Severity, ThingparkMqttSettings, ThingparkSettings, TtsMqttSettings };
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
@@ -32,12 +33,17 @@ export interface FormatterSuspension {
   last_error: FormatterError;
 }
 
-/** A ThingPark connection as the API shows it: the AS key is write-only, `as_key_set` tells whether one is stored. */
-export type ThingparkView = Omit<ThingparkSettings, 'as_key'> & { as_key_set: boolean };
+/** A broker connection as the API shows it: the password is write-only, `password_set` tells whether one is stored. */
+export type MqttView<T extends { password?: string }> = Omit<T, 'password'> & { password_set: boolean };
+export type TtsMqttView = MqttView<TtsMqttSettings>;
 
-export interface Profile extends Omit<ProfileSettings, 'thingpark'> {
+/** A ThingPark connection as the API shows it: the AS key is write-only, `as_key_set` tells whether one is stored. */
+export type ThingparkView = Omit<ThingparkSettings, 'as_key' | 'mqtt'> & { as_key_set: boolean; mqtt?: MqttView<ThingparkMqttSettings> };
+
+export interface Profile extends Omit<ProfileSettings, 'thingpark' | 'tts_mqtt'> {
   app_id: string;
   thingpark?: ThingparkView;
+  tts_mqtt?: TtsMqttView;
   created_at: string;
   updated_at: string;
   /**
@@ -45,6 +51,20 @@ export interface Profile extends Omit<ProfileSettings, 'thingpark'> {
    * of applications without a profile of their own. Saving the profile lifts them.
    */
   formatter_suspensions: FormatterSuspension[];
+}
+
+/** A profile's MQTT connection (plugin/mqtt/mqtt-link.ts; copied, since that module is Node code). */
+export type ConnectionState = 'connected' | 'connecting' | 'error' | 'disabled';
+
+/** GET /api/profiles/{app_id}/connection: `disabled` when the profile holds no connection. */
+export interface ConnectionStatus {
+  state: ConnectionState;
+  /** Why the last attempt failed or the connection dropped; null once connected. */
+  last_error: string | null;
+  /** ISO 8601: when the state began. */
+  since: string | null;
+  /** Attempts that failed since the last good connection. */
+  failed_attempts: number;
 }
 
 export interface Device {

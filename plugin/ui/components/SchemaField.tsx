@@ -12,10 +12,12 @@ interface Props {
   idPrefix: string;
   /** Overrides the schema-derived placeholder (e.g. a stored secret: "leave empty to keep"). */
   placeholder?: string;
+  /** A text of several lines (a PEM certificate): a textarea instead of a one-line input. */
+  multiline?: boolean;
 }
 
 /** One settings field, rendered from its JSON Schema: control, description, constraints, problem. */
-export function SchemaField({ name, schema, value, onChange, problem, idPrefix, placeholder }: Props) {
+export function SchemaField({ name, schema, value, onChange, problem, idPrefix, placeholder, multiline }: Props) {
   const field = fieldOf(schema);
   const id = `${idPrefix}-${name}`;
   const label = labelOf(name, schema);
@@ -76,24 +78,30 @@ export function SchemaField({ name, schema, value, onChange, problem, idPrefix, 
         />
       );
       break;
-    case 'string':
-      control = (
+    case 'string': {
+      const text = {
+        ...a11y,
+        spellcheck: false,
+        ...(field.maxLength !== undefined ? { maxLength: field.maxLength } : {}),
+        placeholder: placeholder ?? (field.nullable ? 'none' : ''),
+        value: typeof value === 'string' ? value : '',
+        onInput: (e: { currentTarget: { value: string } }) => {
+          const next = e.currentTarget.value;
+          onChange(next === '' && field.nullable ? null : next);
+        },
+      };
+      control = multiline ? (
+        <textarea {...text} class="mono" rows={4} />
+      ) : (
         <input
-          {...a11y}
+          {...text}
           type={field.secret ? 'password' : field.format === 'uri' ? 'url' : 'text'}
-          spellcheck={false}
           // A write-only secret: never offered from or saved to the browser's password store.
           autoComplete={field.secret ? 'new-password' : 'off'}
-          {...(field.maxLength !== undefined ? { maxLength: field.maxLength } : {})}
-          placeholder={placeholder ?? (field.nullable ? 'none' : '')}
-          value={typeof value === 'string' ? value : ''}
-          onInput={(e) => {
-            const text = e.currentTarget.value;
-            onChange(text === '' && field.nullable ? null : text);
-          }}
         />
       );
       break;
+    }
     case 'object':
       control = <JsonObjectInput a11y={a11y} value={value} onChange={onChange} />;
       break;

@@ -1,12 +1,12 @@
 import { useState } from 'preact/hooks';
 import { asApiError, type ApiError } from '../../api/errors.js';
-import type { NetworkName, Profile, ThingparkSettings } from '../../api/types.js';
+import type { NetworkName, Profile } from '../../api/types.js';
 import { ErrorNote } from '../../components/ErrorNote.js';
 import { SchemaField } from '../../components/SchemaField.js';
 import { useApp } from '../../lib/app-context.js';
 import { APP_ID_PATTERN, NETWORK_NAMES } from '../../lib/networks.js';
 import type { JsonSchema } from '../../schema/json-schema.js';
-import { keyInput, thingparkFieldSchema, THINGPARK_FIELDS, thingparkProblems } from './thingpark-fields.js';
+import { keyInput, thingparkFieldSchema, THINGPARK_FIELDS, thingparkProblems, type ThingparkField } from './thingpark-fields.js';
 
 const CHOICES: { network: NetworkName; hint: string }[] = [
   { network: 'tts', hint: 'A TTS application sends its webhooks here; downlinks go back with the API key TTS sends along.' },
@@ -21,7 +21,8 @@ const ID_TEXT: Record<NetworkName, { label: string; hint: string }> = {
   },
 };
 
-type ThingparkDraft = Record<keyof ThingparkSettings, unknown>;
+/** A new connection is made over HTTP; MQTT is chosen on its ThingPark settings tab. */
+type ThingparkDraft = Record<ThingparkField, unknown>;
 
 /**
  * Creates a profile for one application: a TTS application id with the defaults, or a named

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { asApiError, type ApiError } from '../../api/errors.js';
 import type { NetworkName, Profile, ProfileSettings } from '../../api/types.js';
+import { ConnectionBadge } from '../../components/ConnectionStatus.js';
 import { ErrorNote } from '../../components/ErrorNote.js';
 import { NetworkBadge } from '../../components/NetworkBadge.js';
 import { SchemaField } from '../../components/SchemaField.js';
@@ -9,16 +10,19 @@ import { useApp } from '../../lib/app-context.js';
 import { ago } from '../../lib/format.js';
 import { networkName } from '../../lib/networks.js';
 import { navigate, type ProfileTab } from '../../lib/router.js';
+import { useConnection } from '../../lib/use-connection.js';
 import { useEventStream } from '../../lib/use-event-stream.js';
 import { useLoad } from '../../lib/use-load.js';
 import { useThrottled } from '../../lib/use-throttled.js';
 import { isObject, problemsOf, type JsonSchema } from '../../schema/json-schema.js';
 import { AddProfileForm } from './AddProfileForm.js';
+import { draftOf, mqttProblems } from './mqtt-fields.js';
 import { PayloadProcessing, type ScriptProblem } from './PayloadProcessing.js';
 import { SettingsFields } from './SettingsFields.js';
 import { activeSuspensions, useSuspensionClock, withoutSuspensionOf } from './SuspensionNote.js';
 import { thingparkProblems } from './thingpark-fields.js';
 import { ThingparkSettings } from './ThingparkSettings.js';
+import { TtsMqttSettings } from './TtsMqttSettings.js';
 import { WebhookSettings } from './WebhookSettings.js';
 
 /** The profile every application without its own falls back to; it cannot be deleted. */
@@ -38,27 +42,42 @@ const TTS_ONLY_DOWNLINK = new Set(['tts_hosts']);
 type SaveState = { kind: 'idle' } | { kind: 'saving' } | { kind: 'saved' } | { kind: 'invalid'; count: number } | { kind: 'failed'; error: ApiError };
 
 /**
- * The settings part of a profile view: the keys the settings schema defines. A ThingPark
- * connection comes without its key (`as_key_set` instead), and a save without `as_key` keeps it.
+ * The settings part of a profile view: the keys the settings schema defines. Secrets come as
+ * whether one is stored (`as_key_set`, `password_set`) instead, and a save without them keeps them.
  */
 function settingsOf(profile: Profile, schema: JsonSchema): ProfileSettings {
   const keys = Object.keys(schema.properties ?? {});
   const settings = Object.fromEntries(keys.map((k) => [k, profile[k as keyof Profile]])) as Record<string, unknown>;
   if (profile.thingpark) {
-    const { as_key_set: _set, ...connection } = profile.thingpark;
-    settings.thingpark = connection;
+    const { as_key_set: _set, mqtt, ...connection } = profile.thingpark;
+    settings.thingpark = { ...connection, ...(mqtt ? { mqtt: draftOf(mqtt) } : {}) };
   }
+  if (profile.tts_mqtt) settings.tts_mqtt = draftOf(profile.tts_mqtt);
   return settings as unknown as ProfileSettings;
+}
+
+/** Whether the saved profile has an MQTT connection to show the state of, and whether it is meant to be up. */
+function mqttOf(profile: Profile | undefined): { on: boolean } | null {
+  if (profile?.tts_mqtt) return { on: profile.enabled && profile.tts_mqtt.enabled };
+  if (profile?.thingpark?.transport === 'mqtt' && profile.thingpark.mqtt) return { on: profile.enabled };
+  return null;
 }
 
 const networkOf = (settings: { network?: NetworkName } | null | undefined): NetworkName => settings?.network ?? 'tts';
 
-/** Client-side problems by JSON pointer: the schema's, and a ThingPark connection's (empty key: kept). */
-function clientProblems(schema: JsonSchema, draft: ProfileSettings): Record<string, string> {
+/**
+ * Client-side problems by JSON pointer: the schema's, and those of the connections, which know
+ * what a transport needs and that an empty secret keeps the stored one (`saved`).
+ */
+function clientProblems(schema: JsonSchema, draft: ProfileSettings, saved: Profile | undefined): Record<string, string> {
   const problems = problemsOf(schema, draft);
-  for (const key of Object.keys(problems)) if (key.startsWith('/thingpark/')) delete problems[key];
+  for (const key of Object.keys(problems)) if (key.startsWith('/thingpark/') || key.startsWith('/tts_mqtt/')) delete problems[key];
+  if (draft.tts_mqtt) {
+    Object.assign(problems, mqttProblems(schema.properties?.tts_mqtt ?? {}, draft.tts_mqtt, '/tts_mqtt', { passwordRequired: saved?.tts_mqtt?.password_set !== true }));
+  }
   if (networkOf(draft) !== 'thingpark') return problems;
-  return { ...problems, ...thingparkProblems(schema.properties?.thingpark ?? {}, draft.thingpark ?? {}, { keyRequired: false }) };
+  const passwordRequired = saved?.thingpark?.mqtt?.password_set !== true;
+  return { ...problems, ...thingparkProblems(schema.properties?.thingpark ?? {}, draft.thingpark ?? {}, { keyRequired: false, passwordRequired }) };
 }
 
 /** Server validation issues ({path, message}) by JSON pointer, to show next to their fields. */
@@ -90,6 +109,11 @@ export function ProfilesScreen({ appId, tab }: { appId: string | null; tab: Prof
   const refresh = useThrottled(profiles.reload, 2000);
   useEventStream({ category: 'formatter' }, refresh);
 
+  // The saved profile's MQTT connection, live: in the profile bar and on the settings tab.
+  const profile = profiles.data?.find((p) => p.app_id === selected);
+  const mqtt = mqttOf(profile);
+  const connection = useConnection(selected, mqtt?.on === true, profile?.updated_at ?? '');
+
   // Ctrl/Cmd+S saves, as in an editor; the ref always holds this render's save.
   const saveRef = useRef<() => void>(() => undefined);
   useEffect(() => {
@@ -115,12 +139,11 @@ export function ProfilesScreen({ appId, tab }: { appId: string | null; tab: Prof
   if (profiles.error) return <ErrorNote error={profiles.error} prefix="Profiles could not be loaded" />;
   const list = profiles.data;
   if (!list) return <p class="muted">Loading profiles…</p>;
-  const profile = list.find((p) => p.app_id === selected);
 
   const saved = profile ? settingsOf(profile, schema) : null;
   const draft = drafts[selected] ?? saved;
   const dirty = draft !== null && JSON.stringify(draft) !== JSON.stringify(saved);
-  const problems = draft ? { ...clientProblems(schema, draft), ...serverProblems(save) } : {};
+  const problems = draft ? { ...clientProblems(schema, draft, profile), ...serverProblems(save) } : {};
   const network = networkOf(draft);
   const suspensions = profile ? activeSuspensions(profile, suspensionClock) : [];
 
@@ -131,7 +154,7 @@ export function ProfilesScreen({ appId, tab }: { appId: string | null; tab: Prof
 
   const onSave = async () => {
     if (!draft || save.kind === 'saving') return;
-    const count = Object.keys(clientProblems(schema, draft)).length;
+    const count = Object.keys(clientProblems(schema, draft, profile)).length;
     if (count) return setSave({ kind: 'invalid', count });
     setSave({ kind: 'saving' });
     try {
@@ -205,6 +228,7 @@ export function ProfilesScreen({ appId, tab }: { appId: string | null; tab: Prof
             <span class="network-value">
               <NetworkBadge network={network} />
               {networkName(network).full !== networkName(network).short && ` ${networkName(network).full}`}
+              {mqtt && <ConnectionBadge status={connection} />}
             </span>
           </div>
         )}
@@ -303,12 +327,27 @@ export function ProfilesScreen({ appId, tab }: { appId: string | null; tab: Prof
                   schema={sub('thingpark')}
                   value={draft.thingpark ?? {}}
                   problems={problems}
-                  keySet={profile.thingpark?.as_key_set === true}
+                  saved={profile.thingpark}
+                  connection={connection}
                   savedAt={profile.updated_at}
                   onChange={(thingpark) => update({ ...draft, thingpark: thingpark as ProfileSettings['thingpark'] })}
                 />
               ) : (
-                <WebhookSettings appId={selected} />
+                <WebhookSettings
+                  appId={selected}
+                  mqtt={
+                    <TtsMqttSettings
+                      appId={selected}
+                      isDefault={selected === DEFAULT_APP}
+                      schema={sub('tts_mqtt')}
+                      value={draft.tts_mqtt}
+                      saved={profile.tts_mqtt}
+                      problems={problems}
+                      connection={connection}
+                      onChange={(ttsMqtt) => update({ ...draft, tts_mqtt: ttsMqtt as ProfileSettings['tts_mqtt'] })}
+                    />
+                  }
+                />
               ))}
           </Tabs>
 

@@ -1,5 +1,6 @@
-import type { Json, ThingparkSettings as Connection, ThingparkSetup } from '../../api/types.js';
+import type { ConnectionStatus, Json, MqttView, ThingparkMqttSettings, ThingparkSettings as Connection, ThingparkSetup, ThingparkView } from '../../api/types.js';
 import { Badge } from '../../components/Badge.js';
+import { ConnectionLine } from '../../components/ConnectionStatus.js';
 import { CopyButton } from '../../components/CopyButton.js';
 import { ErrorNote } from '../../components/ErrorNote.js';
 import { JsonBlock } from '../../components/JsonBlock.js';
@@ -7,17 +8,21 @@ import { SchemaField } from '../../components/SchemaField.js';
 import { useApp } from '../../lib/app-context.js';
 import { useLoad } from '../../lib/use-load.js';
 import { labelOf, type JsonSchema } from '../../schema/json-schema.js';
-import { keyInput, thingparkFieldSchema, THINGPARK_FIELDS } from './thingpark-fields.js';
+import { draftOf } from './mqtt-fields.js';
+import { MqttFields } from './MqttFields.js';
+import { keyInput, newThingparkMqtt, thingparkFieldSchema, thingparkMqttFields, TRANSPORT_FIELDS, transportOf, type Transport } from './thingpark-fields.js';
 
 interface Props {
   appId: string;
   /** The `thingpark` part of the settings schema in /manifest.json. */
   schema: JsonSchema;
-  /** The draft connection: `as_key` only when a new key was entered. */
+  /** The draft connection: `as_key` and `mqtt.password` only when new ones were entered. */
   value: Partial<Connection>;
   problems: Record<string, string>;
-  /** Whether the plugin holds a key for this connection (it never returns the key itself). */
-  keySet: boolean;
+  /** The connection as saved: whether a key and a broker password are stored (never what they are). */
+  saved: ThingparkView | undefined;
+  /** The saved broker connection's state, live (over MQTT). */
+  connection: ConnectionStatus | null;
   /** Changes when the profile was saved: what to paste follows the saved settings. */
   savedAt: string;
   onChange(value: Partial<Connection>): void;
@@ -25,34 +30,87 @@ interface Props {
 
 /** The "ThingPark settings" tab: what to set in ThingPark, then the connection (saved with the profile). */
 export function ThingparkSettings(props: Props) {
+  const { saved } = props;
   return (
     <div class="stack">
-      <ThingparkSetupCard appId={props.appId} savedAt={props.savedAt} keySet={props.keySet} />
+      {saved?.transport === 'mqtt' && saved.mqtt ? (
+        <MqttSetupCard mqtt={saved.mqtt} />
+      ) : (
+        <ThingparkSetupCard appId={props.appId} savedAt={props.savedAt} keySet={saved?.as_key_set === true} />
+      )}
       <ConnectionCard {...props} />
     </div>
   );
 }
 
-function ConnectionCard({ schema, value, problems, keySet, onChange }: Props) {
+const TRANSPORTS: { transport: Transport; name: string; hint: string }[] = [
+  { transport: 'http', name: 'HTTP tunnel interface', hint: 'ThingPark posts its reports here, signed with the tunnel key; downlinks go to the LRC.' },
+  {
+    transport: 'mqtt',
+    name: 'MQTT through your broker',
+    hint: 'ThingPark’s MQTT connector publishes to your broker and the plugin subscribes there; downlinks go out on the same broker. No tunnel key or LRC URL.',
+  },
+];
+
+function ConnectionCard({ schema, value, problems, saved, connection, onChange }: Props) {
+  const transport = transportOf(value);
+  const keySet = saved?.as_key_set === true;
+  const passwordSet = saved?.mqtt?.password_set === true;
+  const choose = (next: Transport) => {
+    if (next === 'mqtt') return onChange({ ...value, transport: next, mqtt: (value.mqtt ?? newThingparkMqtt(schema)) as Connection['mqtt'] });
+    // Back to HTTP: the broker settings go back to what is saved (an unfinished one would not save).
+    const { mqtt: _draft, ...rest } = value;
+    onChange({ ...rest, transport: next, ...(saved?.mqtt ? { mqtt: draftOf(saved.mqtt) } : {}) });
+  };
   return (
     <section class="card" aria-labelledby="tp-connection-title">
       <header class="card-header">
         <h2 id="tp-connection-title">ThingPark connection</h2>
-        <p class="hint">
-          How the plugin checks ThingPark’s reports and sends downlinks to the LRC. Saved with the profile. Tunnel key:{' '}
-          {keySet ? (
-            <Badge tone="ok" title="A key is stored; it is never shown">
-              set
-            </Badge>
-          ) : (
-            <Badge tone="warn" title="Reports are refused until a key is stored">
-              not set
-            </Badge>
-          )}
-        </p>
+        {transport === 'http' ? (
+          <p class="hint">
+            How the plugin checks ThingPark’s reports and sends downlinks to the LRC. Saved with the profile. Tunnel key:{' '}
+            {keySet ? (
+              <Badge tone="ok" title="A key is stored; it is never shown">
+                set
+              </Badge>
+            ) : (
+              <Badge tone="warn" title="Reports are refused until a key is stored">
+                not set
+              </Badge>
+            )}
+          </p>
+        ) : (
+          <p class="hint">How the plugin reaches your broker, where ThingPark’s MQTT connector publishes. Saved with the profile.</p>
+        )}
       </header>
+      {saved?.transport === 'mqtt' && saved.mqtt && <ConnectionLine status={connection} />}
       <div class="fields">
-        {THINGPARK_FIELDS.map((key) => (
+        <div class="field">
+          <span class="field-label" id="thingpark-transport-label">
+            Transport
+          </span>
+          <div class="field-control choices" role="radiogroup" aria-labelledby="thingpark-transport-label">
+            {TRANSPORTS.map((t) => (
+              <div key={t.transport} class={`choice${transport === t.transport ? ' choice-selected' : ''}`}>
+                <label>
+                  <input
+                    type="radio"
+                    name="thingpark-transport"
+                    value={t.transport}
+                    checked={transport === t.transport}
+                    aria-describedby={`thingpark-transport-${t.transport}-hint`}
+                    onChange={() => choose(t.transport)}
+                  />
+                  <span class="choice-name">{t.name}</span>
+                </label>
+                <p class="hint" id={`thingpark-transport-${t.transport}-hint`}>
+                  {t.hint}
+                </p>
+              </div>
+            ))}
+          </div>
+        </div>
+        {TRANSPORT_FIELDS[transport].map((key) => (
           <SchemaField
             key={key}
             name={key}
@@ -70,7 +128,51 @@ function ConnectionCard({ schema, value, problems, keySet, onChange }: Props) {
             }}
           />
         ))}
+        {transport === 'mqtt' && (
+          <MqttFields
+            schema={schema.properties?.mqtt ?? {}}
+            fields={thingparkMqttFields(passwordSet)}
+            value={value.mqtt ?? {}}
+            path="/thingpark/mqtt"
+            problems={problems}
+            passwordSet={passwordSet}
+            onChange={(mqtt) => onChange({ ...value, mqtt: mqtt as Connection['mqtt'] })}
+          />
+        )}
       </div>
+      {problems['/thingpark/mqtt'] && <p class="field-error">{problems['/thingpark/mqtt']}</p>}
+    </section>
+  );
+}
+
+/** What to set in ThingPark's MQTT connector: the broker and the topic patterns, as saved. */
+function MqttSetupCard({ mqtt }: { mqtt: MqttView<ThingparkMqttSettings> }) {
+  return (
+    <section class="card" aria-labelledby="tp-setup-title">
+      <header class="card-header">
+        <h2 id="tp-setup-title">Connect ThingPark</h2>
+        <p class="hint">
+          In ThingPark, set up the MQTT connector to publish to your broker with these topic patterns. ThingPark connects as its own broker user; {'{DevEUI}'} is each
+          device’s EUI.
+        </p>
+      </header>
+      <dl class="kv">
+        <dt>Broker</dt>
+        <dd class="copyable">
+          <code>{mqtt.url}</code>
+          <CopyButton text={mqtt.url} label="Copy broker URL" />
+        </dd>
+        <dt>uplinkTopicPattern</dt>
+        <dd class="copyable">
+          <code>{mqtt.uplink_topic}</code>
+          <CopyButton text={mqtt.uplink_topic} label="Copy uplink topic pattern" />
+        </dd>
+        <dt>downlinkTopicPattern</dt>
+        <dd class="copyable">
+          <code>{mqtt.downlink_topic}</code>
+          <CopyButton text={mqtt.downlink_topic} label="Copy downlink topic pattern" />
+        </dd>
+      </dl>
     </section>
   );
 }

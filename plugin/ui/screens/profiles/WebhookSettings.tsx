@@ -1,3 +1,4 @@
+import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { asApiError, type ApiError } from '../../api/errors.js';
 import { CopyButton } from '../../components/CopyButton.js';
@@ -6,8 +7,8 @@ import { useApp } from '../../lib/app-context.js';
 import { download } from '../../lib/download.js';
 import { useLoad } from '../../lib/use-load.js';
 
-/** What to paste into the TTS Console (custom webhook), the template YAML, and token rotation. */
-export function WebhookSettings({ appId }: { appId: string }) {
+/** What to paste into the TTS Console (custom webhook), the template YAML, the MQTT connection (`mqtt`), and token rotation. */
+export function WebhookSettings({ appId, mqtt }: { appId: string; mqtt: ComponentChildren }) {
   const { api } = useApp();
   const setup = useLoad(() => api.webhook(appId), [api, appId]);
   const [reveal, setReveal] = useState(false);
@@ -109,6 +110,8 @@ export function WebhookSettings({ appId }: { appId: string }) {
           <pre class="json" tabIndex={0} role="region" aria-label="Webhook template">{reveal ? s.template : s.template.replace(authorization, masked)}</pre>
         </details>
       </section>
+
+      {mqtt}
 
       <section class="card danger-zone" aria-labelledby="rotate-title">
         <header class="card-header">
