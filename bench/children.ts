@@ -26,6 +26,12 @@ export function killAllChildren(): void {
   live.clear();
 }
 
+/** Has killAllChildren kill `child` too (e.g. the bench's MQTT broker), until it exits. */
+export function trackChild(child: ChildProcess): void {
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+}
+
 const withTimeout = <T>(promise: Promise<T>, ms: number, what: string): Promise<T> =>
   new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);

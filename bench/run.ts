@@ -2,9 +2,10 @@
  * End-to-end benchmark: bare Koa (same JSON body parser) against the whole plugin pipeline, driven
  * by autocannon with realistic TTS uplinks; scale rows (1k vs 100k devices + 1M bucket rows); both
  * again at one steady rate below saturation (latency without the closed loop's queue); RSS with 100
- * application isolates, and a CPU profile of the plugin under load.
+ * application isolates, the plugin taking the same uplinks over MQTT (through mosquitto, open loop at
+ * stepped rates), and a CPU profile of the plugin under load.
  *
- *   npm run bench            full run (~2.5 min)
+ *   npm run bench            full run (~3 min)
  *   npm run bench -- --quick smoke run (short durations)
  *   npm run bench -- --soak N  N minutes of steady mixed traffic instead (bench/soak.ts)
  *
@@ -19,6 +20,8 @@ import { START_NODE_FLAGS } from '../plugin/project-files.js';
 import { killAllChildren, ServerChild, type MemoryReport } from './children.js';
 import { summarizeProfile, type ProfileSummary } from './cpuprofile.js';
 import { loadFailed, runLoad, summarize, type LoadFigures, type LoadRound } from './load.js';
+import { BenchBroker } from './mosquitto.js';
+import { mqttSettings, runMqttRow, type MqttReport } from './mqtt-row.js';
 import { runPaced } from './paced-load.js';
 import { prepopulate, type PrepopulateResult } from './prepopulate.js';
 import {
@@ -68,10 +71,12 @@ const APPS = 100;
  * half the full-speed rate the plugin's loop was already ~86% busy; at a quarter it is ~60%.
  */
 const PACED_SHARE = 0.25;
+/** The MQTT row's publish rates, windows and limits (bench/mqtt-row.ts). */
+const MQTT = mqttSettings(QUICK);
 /** Longest wait before a measured round for other processes to calm down. */
 const QUIET_WAIT_MS = QUICK ? 1_000 : 4_000;
 /** The bench ends itself after this, whatever happens (npm's build comes on top). */
-const TIME_LIMIT_MS = QUICK ? 80_000 : 270_000;
+const TIME_LIMIT_MS = QUICK ? 100_000 : 330_000;
 
 const TARGETS = {
   ratio: 0.5,
@@ -233,6 +238,8 @@ interface Row {
   loop: MemoryReport['loop'];
   /** Dead letters of a plugin row with uplinks not stored (reason and formatter error). */
   deadLetters: unknown[];
+  /** The MQTT row's own figures (steps, broker), for results.json. */
+  mqtt?: MqttReport;
 }
 
 interface ProfileReport extends ProfileSummary {
@@ -344,12 +351,50 @@ async function main(): Promise<number> {
     };
   };
 
+  /** The MQTT row (bench/mqtt-row.ts) as a row of the table. */
+  const measureMqtt = async (): Promise<Row> => {
+    const dir = join(tmp, 'plugin-mqtt');
+    mkdirSync(dir);
+    const m = await runMqttRow({
+      settings: MQTT,
+      dataDir: dir,
+      appId: APP_ID,
+      prepopulated: SMALL,
+      loadDevices: LOAD_DEVICES,
+      startPlugin: (dataDir) => start('plugin-mqtt', 'server-plugin.js', pluginEnv(dataDir)),
+      api,
+      machineCpuMs,
+      waitForQuiet,
+      log,
+      fCnt,
+    });
+    const best = m.best;
+    return {
+      name: `plugin-mqtt@${best.ratePerSec}/s`,
+      note: m.note,
+      figures: m.figures,
+      memory: best.memory,
+      serverCpuPct: best.pluginCpuPct,
+      cpuUsPerRequest: best.pluginUsPerStored,
+      loaderCpuPct: best.loaderCpuPct,
+      otherCpuPct: best.otherCpuPct,
+      stealPct: best.stealPct,
+      loop: best.loop,
+      deadLetters: m.deadLetters,
+      mqtt: m.report,
+    };
+  };
+
   const prepared: Record<string, PrepopulateResult> = {};
   const profiles: ProfileReport[] = [];
   const rows: Row[] = [];
   /** Bare Koa and the plugin (1k) at the same steady rate. */
   const pacedRows: Row[] = [];
   let pacedRate = 0;
+  let mqttRow: Row | null = null;
+  /** Why the MQTT row is missing (mosquitto not installed) or failed. */
+  let mqttSkipped: string | null = null;
+  let mqttFailure: string | null = null;
   let isolateIdle: MemoryReport | null = null;
   try {
     log(`bench: ${QUICK ? 'quick' : 'full'} run, ${CONNECTIONS} connections, ${DURATION_SEC} s x ${ROUNDS} round(s) per server, ${WARMUP_SEC} s warm-up; data in ${tmp}`);
@@ -416,6 +461,23 @@ async function main(): Promise<number> {
     await measure(apps, appTemplates, true);
     rows.push(await rowOf(apps, `${APPS} profiles with their own formatters, uplinks over all apps`));
     await apps.stop();
+
+    // The same uplinks over MQTT: mosquitto on loopback, open loop at stepped rates.
+    if (!BenchBroker.available()) {
+      mqttSkipped = 'mosquitto is not installed (apt-get install mosquitto)';
+      log(`MQTT row skipped: ${mqttSkipped}`);
+    } else {
+      log(`the plugin over MQTT: uplinks through mosquitto at QoS 0, ${MQTT.rates.join('/')} per s until < ${MQTT.kept * 100}% stored (${MQTT.warmupSec} s warm-up, ${MQTT.windowSec} s window each)`);
+      try {
+        mqttRow = await measureMqtt();
+        // Not keeping up is a figure (QoS 0 drops what the plugin cannot take); dead letters and duplicates are errors.
+        const odd = (mqttRow.mqtt?.steps ?? []).filter((s) => s.duplicates > 0 || s.deadLetters > 0);
+        if (odd.length) mqttFailure = `uplinks over MQTT not stored: ${odd.map((s) => `${s.ratePerSec}/s: ${s.deadLetters} dead letters, ${s.duplicates} duplicates`).join('; ')}`;
+      } catch (err) {
+        mqttFailure = err instanceof Error ? (err.stack ?? err.message) : String(err);
+        log(`  MQTT row FAILED: ${mqttFailure}`);
+      }
+    }
 
     if (PROFILE) {
       // The same data dirs again, each plugin restarted with --cpu-prof; only the measured window counts.
@@ -486,21 +548,37 @@ async function main(): Promise<number> {
       met: scale >= 1 - TARGETS.scaleDrop,
     },
   ];
-  const allRows = [...rows, ...pacedRows];
-  const failedRows = allRows.filter((r) => loadFailed(r.figures));
+  const allRows = [...rows, ...pacedRows, ...(mqttRow ? [mqttRow] : [])];
+  // The MQTT row loses up to 1 - MQTT.kept by design (QoS 0, open loop): judged by mqttFailure instead.
+  const failedRows = allRows.filter((r) => r !== mqttRow && loadFailed(r.figures));
 
   const header = `${pad('server', 18)}${lpad('req/s', 8)}${lpad('p50 ms', 8)}${lpad('p99 ms', 8)}${lpad('max ms', 8)}${lpad('peak RSS', 10)}${lpad('CPU', 6)}${lpad('us/req', 8)}${lpad('loop', 6)}${lpad('stall', 7)}${lpad('other', 7)}${lpad('steal', 7)}${lpad('errors', 7)}  notes`;
   const lines = [header, '-'.repeat(header.length + 40)];
+  const ms = (n: number, digits: number) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
   for (const r of allRows) {
     const f = r.figures;
     const errors = f.non2xx + f.errors + f.notStored;
     lines.push(
-      `${pad(r.name, 18)}${lpad(String(f.rps), 8)}${lpad(f.p50Ms.toFixed(2), 8)}${lpad(f.p99Ms.toFixed(2), 8)}${lpad(f.maxMs.toFixed(1), 8)}${lpad(`${r.memory.peakRssMb} MB`, 10)}${lpad(`${r.serverCpuPct}%`, 6)}${lpad(String(r.cpuUsPerRequest), 8)}${lpad(`${r.loop.busyPct}%`, 6)}${lpad(r.loop.delayMaxMs.toFixed(0), 7)}${lpad(r.otherCpuPct === null ? '?' : `${r.otherCpuPct}%`, 7)}${lpad(r.stealPct === null ? '?' : `${r.stealPct}%`, 7)}${lpad(String(errors), 7)}  ${r.note}`,
+      `${pad(r.name, 18)}${lpad(String(f.rps), 8)}${lpad(ms(f.p50Ms, 2), 8)}${lpad(ms(f.p99Ms, 2), 8)}${lpad(ms(f.maxMs, 1), 8)}${lpad(`${r.memory.peakRssMb} MB`, 10)}${lpad(`${r.serverCpuPct}%`, 6)}${lpad(String(r.cpuUsPerRequest), 8)}${lpad(`${r.loop.busyPct}%`, 6)}${lpad(r.loop.delayMaxMs.toFixed(0), 7)}${lpad(r.otherCpuPct === null ? '?' : `${r.otherCpuPct}%`, 7)}${lpad(r.stealPct === null ? '?' : `${r.stealPct}%`, 7)}${lpad(String(errors), 7)}  ${r.note}`,
     );
   }
   lines.push(
     'CPU = server process, % of one core; us/req = its CPU time per request, µs; loop = its event loop busy; stall = longest the loop was blocked, ms; other = every other process on the machine during the rounds; steal = CPU the hypervisor gave other VMs.',
   );
+  if (mqttRow?.mqtt) {
+    const m = mqttRow.mqtt;
+    lines.push(
+      `MQTT row: req/s = uplinks stored per s (plugin's /metrics) at the highest publish rate with >= ${m.keptShare * 100}% of a ${m.windowSec} s window stored; p50/p99/max = publish -> row committed, ` +
+        `sampled (${MQTT.probesPerSec} uplinks/s of a device of their own, its bucket polled every ms in the plugin's database); us/req = plugin CPU per stored uplink (mosquitto's in the notes); errors = published but not stored. Steps: ` +
+        m.steps.map((s) => `${s.ratePerSec}/s ${s.storedPct}%${s.kept ? '' : ' (not kept up)'}`).join(', ') +
+        '.',
+    );
+    if (m.highestKeptRate === null) {
+      lines.push(`WARNING: over MQTT the plugin stored less than ${m.keptShare * 100}% of the uplinks even at ${m.rates[0]}/s (the row shows that rate): QoS 0 drops what it cannot take.`);
+    }
+  } else if (mqttSkipped) {
+    lines.push(`MQTT row skipped: ${mqttSkipped}.`);
+  }
   const disturbed = allRows.filter((r) => (r.otherCpuPct ?? 0) >= 20);
   if (disturbed.length) {
     lines.push(`WARNING: other processes were busy during ${disturbed.map((r) => r.name).join(', ')}: those figures are unreliable; run again on a quiet machine.`);
@@ -560,6 +638,7 @@ async function main(): Promise<number> {
     },
     prepopulate: prepared,
     pacedRatePerSec: pacedRate,
+    mqtt: { ran: mqttRow !== null, skipped: mqttSkipped, failure: mqttFailure, highestKeptRate: mqttRow?.mqtt?.highestKeptRate ?? null },
     rows: allRows.map((r) => ({
       name: r.name,
       note: r.note,
@@ -572,6 +651,7 @@ async function main(): Promise<number> {
       stealPct: r.stealPct,
       loop: r.loop,
       deadLetters: r.deadLetters,
+      ...(r.mqtt ? { mqtt: r.mqtt } : {}),
     })),
     ratio: Math.round(ratio * 1000) / 1000,
     cpuRatio: Math.round(cpuRatio * 1000) / 1000,
@@ -579,7 +659,7 @@ async function main(): Promise<number> {
     isolatesIdle: isolateIdle,
     targets,
     reliable: !unreliable,
-    failedRows: failedRows.map((r) => r.name),
+    failedRows: [...failedRows.map((r) => r.name), ...(mqttFailure ? ['plugin-mqtt'] : [])],
     profiles,
     elapsedSec: Math.round((performance.now() - started) / 100) / 10,
   };
@@ -597,10 +677,17 @@ async function main(): Promise<number> {
         .join('; ')}\n${'!'.repeat(72)}\n\n`,
     );
   }
+  if (mqttFailure) {
+    process.stdout.write(
+      `${'!'.repeat(72)}\nFAILED RUN: the MQTT row: ${mqttFailure}` +
+        (mqttRow?.deadLetters.length ? ` dead letters: ${JSON.stringify(mqttRow.deadLetters)}` : '') +
+        `\n${'!'.repeat(72)}\n\n`,
+    );
+  }
   process.stdout.write(`figures written to bench/results.json (${elapsed()})\n`);
   process.stdout.write('formatter sandbox bench (part of the report): npm run bench:sandbox\n');
   if (KEEP_DATA) process.stdout.write(`data kept in ${tmp}\n`);
-  return failedRows.length ? 1 : 0;
+  return failedRows.length || mqttFailure ? 1 : 0;
 }
 
 const watchdog = setTimeout(() => {
