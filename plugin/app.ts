@@ -35,6 +35,8 @@ import { PACKAGE, PROJECT_ROOT } from './project-files.js';
 import { Profiles } from './profiles.js';
 import { bucketRoutes } from './routes/buckets.js';
 import { measurementRoutes } from './routes/measurements.js';
+import { formatterVersionRoutes } from './routes/formatter-versions.js';
+import { recentTestRoutes } from './routes/recent-test.js';
 import { DEFAULT_BACKOFF, type Backoff } from './mqtt/mqtt-link.js';
 import { MqttConnections } from './mqtt/mqtt-connections.js';
 import { MqttTransports } from './mqtt/mqtt-transports.js';
@@ -160,6 +162,7 @@ export async function createApp(deps: AppDeps): Promise<PluginApp> {
   const admin = adminAuth(deps.adminToken);
   const adminRouters = [
     profileRoutes(services),
+    formatterVersionRoutes(services),
     deviceRoutes(services),
     downlinkRoutes(services),
     bucketRoutes(services),
@@ -167,6 +170,7 @@ export async function createApp(deps: AppDeps): Promise<PluginApp> {
     deadLetterRoutes(services),
     eventRoutes(services, openStreams),
     formatterRoutes(services),
+    recentTestRoutes(services),
     metricsRoutes(metrics),
   ];
   koa.use(async (ctx, next) => {

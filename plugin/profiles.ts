@@ -24,6 +24,8 @@ export interface ResolvedProfile {
   webhookToken: string;
   /** sha256 of the token, computed once per cache fill for the constant-time check of every webhook. */
   webhookTokenHash: Buffer;
+  /** The formatter's version number (events and dead letters name the version that ran). */
+  formatterVersion: number;
 }
 
 /** A javascript formatter without a script passes data through, like `none` (the out-of-the-box Default). */
@@ -38,7 +40,7 @@ export function formatterSpec(settings: ProfileSettings): FormatterSpec {
  * local writes and expires on its own, so another instance's change shows within seconds.
  */
 export class Profiles {
-  private readonly cache = new LRUCache<string, { settings: ProfileSettings; webhookToken: string; webhookTokenHash: Buffer } | 'none'>({
+  private readonly cache = new LRUCache<string, { settings: ProfileSettings; webhookToken: string; webhookTokenHash: Buffer; formatterVersion: number } | 'none'>({
     max: 10000,
     ttl: 2000,
   });
@@ -70,7 +72,9 @@ export class Profiles {
     const hit = this.cache.get(appId);
     if (hit !== undefined) return hit === 'none' ? null : hit;
     const row = await this.store.getProfile(appId);
-    const value = row ? { settings: row.settings, webhookToken: row.webhookToken, webhookTokenHash: secretHash(row.webhookToken) } : null;
+    const value = row
+      ? { settings: row.settings, webhookToken: row.webhookToken, webhookTokenHash: secretHash(row.webhookToken), formatterVersion: row.formatterVersion }
+      : null;
     this.cache.set(appId, value ?? 'none');
     return value;
   }
@@ -98,7 +102,8 @@ export class Profiles {
    * and stores; a script that does not compile or whose top level fails is refused. Saving a
    * changed formatter resumes the suspended formatters it replaces.
    */
-  async put(appId: string, body: unknown): Promise<{ created: boolean; settings: ProfileSettings }> {
+  /** `note`: said of the formatter version this save makes, when it changes the formatter. */
+  async put(appId: string, body: unknown, note: string | null = null): Promise<{ created: boolean; settings: ProfileSettings; formatterVersion: number }> {
     const settings = profileValidator.parse(body ?? {});
     const before = await this.store.getProfile(appId);
     if (settings.network === 'thingpark') this.connectThingpark(appId, settings, before?.settings);
@@ -114,13 +119,13 @@ export class Profiles {
         ...(problem.line !== undefined ? { line: problem.line, column: problem.column } : {}),
       });
     }
-    const { created } = await this.store.putProfile(appId, settings, newToken());
+    const { created, formatterVersion } = await this.store.putProfile(appId, settings, newToken(), note);
     this.cache.delete(appId);
     // A new formatter (for a new profile: other than Default's, which ran until now) gets its chance.
     const formatter = JSON.stringify(formatterSpec(settings));
     if (!before || JSON.stringify(formatterSpec(before.settings)) !== formatter) await this.resumeFormatters(appId);
     this.changed(appId);
-    return { created, settings };
+    return { created, settings, formatterVersion };
   }
 
   /**
@@ -172,6 +177,18 @@ export class Profiles {
     for (const { appId } of this.formatters.suspensions()) {
       if (appId === profileId || (profileId === DEFAULT_PROFILE && !(await this.lookup(appId)))) this.formatters.resume(appId);
     }
+  }
+
+  /**
+   * Makes a saved version the formatter in force again, as a new version (the history only grows),
+   * through the same checks as any save.
+   */
+  async restoreFormatter(appId: string, version: number): Promise<{ formatterVersion: number }> {
+    const row = await this.get(appId);
+    const saved = await this.store.getFormatterVersion(appId, version);
+    if (!saved) throw notFound('formatter version', String(version));
+    const { formatterVersion } = await this.put(appId, { ...row.settings, formatter: saved.formatter }, `restored version ${version}`);
+    return { formatterVersion };
   }
 
   async delete(appId: string): Promise<void> {

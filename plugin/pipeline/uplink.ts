@@ -8,7 +8,7 @@ import type { Credentials, NeutralUplink } from '../networks/network.js';
 import { formatterSpec, type ResolvedProfile } from '../profiles.js';
 import { deviceIdentity, provisionDevice } from '../provisioning.js';
 import { uplinkFingerprint } from '../store/recent-uplinks.js';
-import type { DeadLetter, EventInput } from '../store/records.js';
+import type { DeadLetter, EventInput, RecentUplink } from '../store/records.js';
 import type { MeasurementWrite, Store, UplinkWrite } from '../store/store.js';
 
 export type UplinkStatus = 'stored' | 'duplicate' | 'dead_letter';
@@ -89,6 +89,7 @@ export class UplinkPipeline {
       resolvesDeadLetter: input.replayOf ?? null,
       deviceSeen: null,
       credentials: null,
+      recent: null,
       events,
     };
     const deadLetter = (reason: string, error: JsonObject): Omit<DeadLetter, 'id' | 'replayedAt' | 'createdAt'> => ({
@@ -144,6 +145,7 @@ export class UplinkPipeline {
 
     const report = up.normalizedOnly ? measurementOnly(up) : await formatters.runUplink(profile.appId, formatterSpec(settings), formatterCall(up));
     if (!up.normalizedOnly) this.counts.formatter[report.ok && report.output ? 'ok' : (report.error?.kind ?? 'contract')]++;
+    const version = { formatter_version: profile.formatterVersion };
     if (report.ok && report.output) {
       const normalized = up.normalized ?? report.normalized;
       if (known.bucketId) {
@@ -158,10 +160,11 @@ export class UplinkPipeline {
         category: 'uplink',
         severity: report.warnings.length || normalized?.warnings.length || normalized?.error ? 'warning' : 'info',
         title: known.bucketId ? 'Uplink stored' : 'Uplink processed (device has no bucket)',
-        details: { ...uplinkDetails(up, report), ...normalizedDetails(normalized) },
+        details: { ...uplinkDetails(up, report), ...normalizedDetails(normalized), ...version },
       });
+      write.recent = recentUplink(up, input, deviceId, { data: report.output });
     } else {
-      const error = { ...(report.error ?? { kind: 'contract', message: 'formatter returned nothing' }) };
+      const error = { ...(report.error ?? { kind: 'contract', message: 'formatter returned nothing' }), ...version };
       // A suspended formatter did not run: the uplink waits, replayable, for the fix.
       write.deadLetter = deadLetter(error.kind === 'suspended' ? 'suspended' : 'formatter_error', error);
       events.push({
@@ -174,6 +177,7 @@ export class UplinkPipeline {
             : `Uplink formatter failed: ${error.message}${error.line ? ` (line ${error.line})` : ''}`,
         details: { ...uplinkDetails(up, report), error },
       });
+      write.recent = recentUplink(up, input, deviceId, { error });
     }
 
     write.deviceSeen = {
@@ -258,6 +262,28 @@ function uplinkKeys(up: NeutralUplink): { payload: string; alsoSeenAs?: string }
   const whole = uplinkFingerprint(up.fPort, up.payload);
   if (!up.normalizedOnly) return { payload: whole };
   return { payload: uplinkFingerprint(up.fPort, `normalized:${JSON.stringify(up.decodedPayload ?? {})}`), alsoSeenAs: whole };
+}
+
+/** Reports larger than this are not kept in the ring of recent uplinks (a TTS uplink is 2-4 KB). */
+const MAX_RECENT_REPORT_CHARS = 64 * 1024;
+
+/**
+ * The uplink for its application's ring of recent traffic, as it arrived, with what became of it.
+ * Not for replays (old traffic again) nor reports that are a measurement only (no formatter input).
+ */
+function recentUplink(up: NeutralUplink, input: UplinkInput, deviceId: string, outcome: RecentUplink['outcome']): UplinkWrite['recent'] {
+  if (input.replayOf !== undefined || up.normalizedOnly) return null;
+  const report = up.reportJson ?? JSON.stringify(up.report);
+  if (report.length > MAX_RECENT_REPORT_CHARS) return null;
+  return {
+    appId: input.profile.appId,
+    deviceId,
+    network: up.ids.network,
+    receivedAt: up.receivedAt,
+    report,
+    outcome,
+    formatterVersion: input.profile.formatterVersion,
+  };
 }
 
 /**

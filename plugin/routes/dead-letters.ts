@@ -1,13 +1,13 @@
 import Router from '@koa/router';
 import { HttpError, notFound } from '../http/http-error.js';
+import { replayAllDeadLetters, replayDeadLetter } from '../pipeline/dead-letter-replay.js';
 import { queryValidator } from '../schemas/validate.js';
-import { DEFAULT_PROFILE } from '../schemas/profile.js';
-import { DeadLetterQuery } from '../schemas/queries.js';
-import { WriteConflict } from '../store/errors.js';
+import { DeadLetterQuery, ReplayAllQuery } from '../schemas/queries.js';
 import { deadLetterView } from './views.js';
 import type { Services } from './services.js';
 
 const listQuery = queryValidator(DeadLetterQuery);
+const replayAllQuery = queryValidator(ReplayAllQuery);
 
 export function deadLetterRoutes(s: Services): Router {
   const router = new Router({ prefix: '/api/dead-letters' });
@@ -20,23 +20,20 @@ export function deadLetterRoutes(s: Services): Router {
 
   /** Runs the stored uplink through today's profile and formatter; on success it leaves the list. */
   router.post('/:id/replay', async (ctx) => {
-    const id = Number(ctx.params.id);
-    const letter = Number.isInteger(id) ? await s.store.getDeadLetter(id) : null;
-    if (!letter) throw notFound('dead letter', ctx.params.id);
-    if (letter.replayedAt) throw new HttpError(409, 'already_replayed', `dead letter ${id} was replayed at ${letter.replayedAt}`);
-    const uplink = s.networks.get(letter.network).uplinkOf(letter.body, letter.appId, s.clock.now());
-    if (!uplink) throw new HttpError(422, 'not_an_uplink', `dead letter ${id} holds no uplink`);
-    const profile = await s.profiles.resolve(letter.appId ?? DEFAULT_PROFILE);
-    const outcome = await s.uplinks.handle({ uplink, profile, credentials: null, replayOf: id }).catch((err: unknown) => {
-      if (err instanceof WriteConflict) throw new HttpError(409, 'already_replayed', err.message);
-      throw err;
-    });
+    if (!/^\d{1,15}$/.test(ctx.params.id)) throw notFound('dead letter', ctx.params.id.slice(0, 40));
+    const outcome = await replayDeadLetter(s, Number(ctx.params.id));
     if (outcome.status === 'dead_letter') {
       throw new HttpError(422, 'replay_failed', 'the uplink failed again and was kept as a new dead letter', {
         dead_letter_id: outcome.deadLetterId,
       });
     }
     ctx.body = { status: outcome.status, device_id: outcome.deviceId };
+  });
+
+  /** Every dead letter of one application not replayed yet, once each (after a formatter fix). */
+  router.post('/replay-all', async (ctx) => {
+    const { app_id } = replayAllQuery.parse({ ...ctx.query });
+    ctx.body = await replayAllDeadLetters(s, app_id);
   });
 
   return router;

@@ -5,10 +5,12 @@ import { thingparkSetup } from '../networks/thingpark/connection-setup.js';
 import { webhookSetup } from '../networks/tts/webhook-template.js';
 import type { Suspension } from '../../sandbox/circuit-breaker.js';
 import { APP_ID_PATTERN, DEFAULT_PROFILE } from '../schemas/profile.js';
+import { queryValidator } from '../schemas/validate.js';
+import { ProfilePutQuery } from '../schemas/queries.js';
 import { profileView } from './views.js';
 import type { Services } from './services.js';
 
-function appIdParam(ctx: Context): string {
+export function appIdParam(ctx: Context): string {
   const appId = String(ctx.params.app_id);
   if (!APP_ID_PATTERN.test(appId)) {
     throw new HttpError(400, 'invalid_app_id', 'application ids are 3..36 lowercase letters, digits and single dashes', { app_id: appId });
@@ -34,6 +36,8 @@ async function suspensionsByProfile(s: Services): Promise<Map<string, Suspension
   return byProfile;
 }
 
+const putQuery = queryValidator(ProfilePutQuery);
+
 export function profileRoutes(s: Services): Router {
   const router = new Router({ prefix: '/api/profiles' });
 
@@ -51,7 +55,8 @@ export function profileRoutes(s: Services): Router {
 
   router.put('/:app_id', async (ctx) => {
     const appId = appIdParam(ctx);
-    const { created } = await s.profiles.put(appId, ctx.request.body);
+    const { note } = putQuery.parse({ ...ctx.query });
+    const { created } = await s.profiles.put(appId, ctx.request.body, note ?? null);
     await s.events.record({ appId, deviceId: null, category: 'profile', severity: 'info', title: created ? 'Profile created' : 'Profile updated', details: {} });
     ctx.status = created ? 201 : 200;
     ctx.body = profileView(appId, await s.profiles.get(appId));

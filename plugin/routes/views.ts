@@ -14,7 +14,7 @@ import type { BucketRecord, DeadLetter, DeviceRecord, EventRecord, MessageRecord
  */
 export function profileView(
   appId: string,
-  p: { settings: ProfileSettings; createdAt: string; updatedAt: string },
+  p: { settings: ProfileSettings; createdAt: string; updatedAt: string; formatterVersion?: number },
   suspensions: readonly Suspension[] = [],
 ): JsonObject {
   const { thingpark, tts_mqtt: ttsMqtt, ...settings } = p.settings;
@@ -24,6 +24,7 @@ export function profileView(
     // The AS key and the MQTT password are write-only: whether one is set, never what it is.
     ...(thingpark ? { thingpark: thingparkView(thingpark) } : {}),
     ...(ttsMqtt ? { tts_mqtt: { enabled: ttsMqtt.enabled, url: ttsMqtt.url, username: ttsMqtt.username, ca: ttsMqtt.ca, password_set: Boolean(ttsMqtt.password) } } : {}),
+    ...(p.formatterVersion !== undefined ? { formatter_version: p.formatterVersion } : {}),
     created_at: p.createdAt,
     updated_at: p.updatedAt,
     formatter_suspensions: suspensions.map((s) => ({

@@ -27,3 +27,14 @@ export const ShortUplinkInputSchema = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/** `POST /api/formatters/test-recent`: a formatter (the profile's, or one given) over the application's recent uplinks. */
+export const RecentTestSchema = Type.Object(
+  {
+    app_id: Type.String({ minLength: 1, maxLength: 36 }),
+    formatter: Type.Optional(Type.Object(FormatterSettingsSchema.properties, { additionalProperties: false })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  },
+  { additionalProperties: false },
+);
+export type RecentTest = Static<typeof RecentTestSchema>;

@@ -55,8 +55,17 @@ export const DeadLetterQuery = Type.Object({
   limit: Limit(1000, 100),
 });
 
+export const ReplayAllQuery = Type.Object({ app_id: Type.String({ minLength: 1, maxLength: 36 }) });
+
 export const MessageListQuery = Type.Object({
   limit: Limit(1000, 10),
   // SQLite's OFFSET takes a 64-bit integer; far beyond any message count anyway.
   offset: Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0 }),
 });
+
+/** A note on the formatter version a profile save makes. */
+const VersionNote = Type.String({ maxLength: 200 });
+
+export const ProfilePutQuery = Type.Object({ note: Type.Optional(VersionNote) });
+
+export const FormatterVersionNoteBody = Type.Object({ note: Type.Union([VersionNote, Type.Null()]) }, { additionalProperties: false });

@@ -27,6 +27,28 @@ export interface DeviceRecord {
   downlinkReady: boolean;
 }
 
+/** A saved formatter (settings.formatter), numbered per application from 1. */
+export interface FormatterVersion {
+  version: number;
+  createdAt: string;
+  note: string | null;
+  formatter: ProfileSettings['formatter'];
+}
+
+/** One uplink as it arrived, with what became of it: the ring `POST /api/formatters/test-recent` runs on. */
+export interface RecentUplink {
+  seq: number;
+  appId: string;
+  deviceId: string;
+  network: NetworkName;
+  receivedAt: string;
+  /** The report as the network sent it (JSON text). */
+  report: string;
+  /** What was stored (`data`), or why it was not (`error`, the dead letter's). */
+  outcome: { data: JsonObject } | { error: JsonObject };
+  formatterVersion: number | null;
+}
+
 export interface BucketRecord {
   id: string;
   deviceId: string;

@@ -158,4 +158,29 @@ export const MIGRATIONS: string[] = [
   );
   CREATE INDEX measurements_quantity ON measurements (quantity, ts);
   `,
+  // The formatter workflow: every saved formatter is a version (the current ones become version 1),
+  // and each application's last uplinks are kept as they arrived, to run a new formatter on.
+  `
+  CREATE TABLE formatter_versions (
+    app_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    note TEXT,
+    formatter TEXT NOT NULL,
+    PRIMARY KEY (app_id, version)
+  ) WITHOUT ROWID;
+  INSERT INTO formatter_versions (app_id, version, created_at, note, formatter)
+    SELECT app_id, 1, updated_at, NULL, json_extract(settings, '$.formatter') FROM profiles;
+  CREATE TABLE recent_traffic (
+    app_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    device_id TEXT NOT NULL,
+    network TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    report TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    formatter_version INTEGER,
+    PRIMARY KEY (app_id, seq)
+  ) WITHOUT ROWID;
+  `,
 ];

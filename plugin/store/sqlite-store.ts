@@ -13,9 +13,12 @@ import type {
   NotificationRecord,
   Page,
   MeasurementRecord,
+  FormatterVersion,
+  RecentUplink,
 } from './records.js';
 import type { Credentials } from '../networks/network.js';
-import type { BucketQuery, EventQuery, MeasurementQuery, Store, UplinkWrite, UplinkWriteResult } from './store.js';
+import type { NetworkName } from '../networks/network-ids.js';
+import type { BucketQuery, DeadLetterQuery, EventQuery, MeasurementQuery, Store, UplinkWrite, UplinkWriteResult } from './store.js';
 import { MIGRATIONS } from './sqlite-schema.js';
 import { WriteConflict } from './errors.js';
 import { Checkpointer } from './checkpointer.js';
@@ -32,7 +35,34 @@ export interface SqliteStoreOptions {
   eventCap: number;
   /** Bytes of titles and details kept (default 256 MiB); older events are trimmed. */
   eventCapBytes?: number;
+  /** Uplinks kept per application in its ring of recent traffic (default 200). */
+  recentPerApp?: number;
   now: () => Date;
+}
+
+/** Formatter versions kept per application; older ones are dropped as new ones are saved. */
+export const FORMATTER_VERSIONS_KEPT = 100;
+
+interface FormatterVersionRow {
+  version: number;
+  created_at: string;
+  note: string | null;
+  formatter: string;
+}
+
+function toFormatterVersion(r: FormatterVersionRow): FormatterVersion {
+  return { version: r.version, createdAt: r.created_at, note: r.note, formatter: JSON.parse(r.formatter) as FormatterVersion['formatter'] };
+}
+
+interface RecentRow {
+  app_id: string;
+  seq: number;
+  device_id: string;
+  network: string;
+  received_at: string;
+  report: string;
+  outcome: string;
+  formatter_version: number | null;
 }
 
 interface DeviceRow {
@@ -106,10 +136,14 @@ export class SqliteStore implements Store {
   private readonly walSync: WalSync;
   private readonly stmt;
   private eventsSinceTrim = 0;
+  /** Last sequence number of each application's ring of recent uplinks written since start. */
+  private readonly recentSeq = new Map<string, number>();
+  private readonly recentPerApp: number;
   /** Characters of titles and details in the events table, counted at start and kept up to date. */
   private eventBytes = 0;
 
   constructor(private readonly options: SqliteStoreOptions) {
+    this.recentPerApp = options.recentPerApp ?? 200;
     this.db = new Database(options.file);
     this.db.pragma('journal_mode = WAL');
     // NORMAL writes commits to the WAL without syncing; WalSync syncs the WAL off the event loop and
@@ -126,9 +160,31 @@ export class SqliteStore implements Store {
     this.checkpointer = new Checkpointer(options.file);
     const db = this.db;
     this.stmt = {
-      getProfile: db.prepare<[string], { settings: string; webhook_token: string; created_at: string; updated_at: string }>(
-        'SELECT settings, webhook_token, created_at, updated_at FROM profiles WHERE app_id = ?',
+      getProfile: db.prepare<[string], { settings: string; webhook_token: string; created_at: string; updated_at: string; formatter_version: number | null }>(
+        `SELECT settings, webhook_token, created_at, updated_at,
+           (SELECT MAX(version) FROM formatter_versions v WHERE v.app_id = profiles.app_id) AS formatter_version
+         FROM profiles WHERE app_id = ?`,
       ),
+      lastFormatterVersion: db.prepare<[string], { version: number; formatter: string }>(
+        'SELECT version, formatter FROM formatter_versions WHERE app_id = ? ORDER BY version DESC LIMIT 1',
+      ),
+      insertFormatterVersion: db.prepare('INSERT INTO formatter_versions (app_id, version, created_at, note, formatter) VALUES (?, ?, ?, ?, ?)'),
+      trimFormatterVersions: db.prepare('DELETE FROM formatter_versions WHERE app_id = ? AND version <= ?'),
+      deleteFormatterVersions: db.prepare('DELETE FROM formatter_versions WHERE app_id = ?'),
+      listFormatterVersions: db.prepare<[string], FormatterVersionRow>(
+        'SELECT version, created_at, note, formatter FROM formatter_versions WHERE app_id = ? ORDER BY version DESC',
+      ),
+      getFormatterVersion: db.prepare<[string, number], FormatterVersionRow>(
+        'SELECT version, created_at, note, formatter FROM formatter_versions WHERE app_id = ? AND version = ?',
+      ),
+      setFormatterVersionNote: db.prepare('UPDATE formatter_versions SET note = ? WHERE app_id = ? AND version = ?'),
+      lastRecentSeq: db.prepare<[string], { seq: number | null }>('SELECT MAX(seq) AS seq FROM recent_traffic WHERE app_id = ?'),
+      insertRecent: db.prepare(
+        `INSERT INTO recent_traffic (app_id, seq, device_id, network, received_at, report, outcome, formatter_version)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      trimRecent: db.prepare('DELETE FROM recent_traffic WHERE app_id = ? AND seq <= ?'),
+      listRecent: db.prepare<[string, number], RecentRow>('SELECT * FROM recent_traffic WHERE app_id = ? ORDER BY seq DESC LIMIT ?'),
       listProfiles: db.prepare<[], { app_id: string; settings: string; created_at: string; updated_at: string }>(
         "SELECT app_id, settings, created_at, updated_at FROM profiles ORDER BY app_id = 'default' DESC, app_id",
       ),
@@ -243,6 +299,7 @@ export class SqliteStore implements Store {
       webhookToken: row.webhook_token,
       createdAt: row.created_at,
       updatedAt: row.updated_at,
+      formatterVersion: row.formatter_version ?? 0,
     };
   }
 
@@ -255,18 +312,60 @@ export class SqliteStore implements Store {
     }));
   }
 
-  async putProfile(appId: string, settings: ProfileSettings, newToken: string) {
+  async putProfile(appId: string, settings: ProfileSettings, newToken: string, note: string | null = null) {
     return this.commits.run(() => {
       const now = this.nowIso();
       const json = JSON.stringify(settings);
       const inserted = this.stmt.insertProfile.run(appId, json, newToken, now, now).changes > 0;
       if (!inserted) this.stmt.updateProfile.run(json, now, appId);
-      return { created: inserted };
+      const formatter = JSON.stringify(settings.formatter);
+      const last = this.stmt.lastFormatterVersion.get(appId);
+      if (last && last.formatter === formatter) return { created: inserted, formatterVersion: last.version };
+      const version = (last?.version ?? 0) + 1;
+      this.stmt.insertFormatterVersion.run(appId, version, now, note, formatter);
+      this.stmt.trimFormatterVersions.run(appId, version - FORMATTER_VERSIONS_KEPT);
+      return { created: inserted, formatterVersion: version };
     });
   }
 
   async deleteProfile(appId: string) {
-    return this.commits.run(() => this.stmt.deleteProfile.run(appId).changes > 0);
+    return this.commits.run(() => {
+      this.stmt.deleteFormatterVersions.run(appId);
+      return this.stmt.deleteProfile.run(appId).changes > 0;
+    });
+  }
+
+  async listFormatterVersions(appId: string) {
+    return this.stmt.listFormatterVersions.all(appId).map(toFormatterVersion);
+  }
+
+  async getFormatterVersion(appId: string, version: number) {
+    const row = this.stmt.getFormatterVersion.get(appId, version);
+    return row ? toFormatterVersion(row) : null;
+  }
+
+  async setFormatterVersionNote(appId: string, version: number, note: string | null) {
+    return this.commits.run(() => this.stmt.setFormatterVersionNote.run(note, appId, version).changes > 0);
+  }
+
+  async listRecentUplinks(appId: string, limit: number): Promise<RecentUplink[]> {
+    return this.stmt.listRecent.all(appId, limit).map((r) => ({
+      seq: r.seq,
+      appId: r.app_id,
+      deviceId: r.device_id,
+      network: r.network as NetworkName,
+      receivedAt: r.received_at,
+      report: r.report,
+      outcome: JSON.parse(r.outcome) as RecentUplink['outcome'],
+      formatterVersion: r.formatter_version,
+    }));
+  }
+
+  /** Next sequence number of an application's ring, from memory after its first uplink since start. */
+  private nextRecentSeq(appId: string): number {
+    const next = (this.recentSeq.get(appId) ?? this.stmt.lastRecentSeq.get(appId)?.seq ?? 0) + 1;
+    this.recentSeq.set(appId, next);
+    return next;
   }
 
   async setWebhookToken(appId: string, token: string) {
@@ -449,6 +548,13 @@ export class SqliteStore implements Store {
       if (w.credentials) {
         this.stmt.upsertCreds.run(w.credentials.deviceId, JSON.stringify(w.credentials.value), now);
       }
+      if (w.recent) {
+        const r = w.recent;
+        const seq = this.nextRecentSeq(r.appId);
+        this.stmt.insertRecent.run(r.appId, seq, r.deviceId, r.network, r.receivedAt, r.report, JSON.stringify(r.outcome), r.formatterVersion);
+        // The ring: one delete of what fell out, by primary key range.
+        this.stmt.trimRecent.run(r.appId, seq - this.recentPerApp);
+      }
       const all = provisioned ? [...w.provisionEvents, ...w.events] : w.events;
       const events = this.insertEvents(all.map((e) => (deadLetterId === null ? e : { ...e, details: { ...e.details, dead_letter_id: deadLetterId } })));
       return { duplicate: false, deadLetterId, events };
@@ -519,10 +625,11 @@ export class SqliteStore implements Store {
 
   // ---- dead letters
 
-  async listDeadLetters(q: { appId?: string; limit: number }) {
-    const rows = q.appId
-      ? this.db.prepare<[string, number], DeadLetterRow>('SELECT * FROM dead_letters WHERE app_id = ? ORDER BY id DESC LIMIT ?').all(q.appId, q.limit)
-      : this.db.prepare<[number], DeadLetterRow>('SELECT * FROM dead_letters ORDER BY id DESC LIMIT ?').all(q.limit);
+  async listDeadLetters(q: DeadLetterQuery) {
+    const filter = where([q.appId && ['app_id = ?', q.appId], q.pendingOnly && ['replayed_at IS NULL']]);
+    const rows = this.db
+      .prepare<SqlValue[], DeadLetterRow>(`SELECT * FROM dead_letters ${filter.sql} ORDER BY id ${q.oldestFirst ? 'ASC' : 'DESC'} LIMIT ?`)
+      .all(...filter.params, q.limit);
     return rows.map(toDeadLetter);
   }
 

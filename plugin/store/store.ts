@@ -15,6 +15,8 @@ import type {
   Severity,
   EventCategory,
   MeasurementRecord,
+  FormatterVersion,
+  RecentUplink,
 } from './records.js';
 
 /** Everything one uplink changes, written in one transaction (and one group commit). */
@@ -41,6 +43,8 @@ export interface UplinkWrite {
    */
   deviceSeen: { id: string; lastSeenAt: string; state: JsonObject; properties: Record<string, unknown> } | null;
   credentials: { deviceId: string; value: Credentials } | null;
+  /** Kept in its application's ring of recent uplinks (the oldest beyond the ring's size drop out). */
+  recent: Omit<RecentUplink, 'seq'> | null;
   events: EventInput[];
 }
 
@@ -73,6 +77,15 @@ export interface MeasurementQuery {
   order: 'asc' | 'desc';
 }
 
+export interface DeadLetterQuery {
+  appId?: string;
+  limit: number;
+  /** Only those not replayed yet. */
+  pendingOnly?: boolean;
+  /** Oldest first (default newest first). */
+  oldestFirst?: boolean;
+}
+
 export interface BucketQuery {
   fromMs?: number;
   toMs?: number;
@@ -86,11 +99,22 @@ export interface BucketQuery {
  */
 export interface Store {
   // profiles
-  getProfile(appId: string): Promise<{ settings: ProfileSettings; webhookToken: string; createdAt: string; updatedAt: string } | null>;
+  /** `formatterVersion`: the number of the formatter in force (its last version). */
+  getProfile(appId: string): Promise<{ settings: ProfileSettings; webhookToken: string; createdAt: string; updatedAt: string; formatterVersion: number } | null>;
   listProfiles(): Promise<{ appId: string; settings: ProfileSettings; createdAt: string; updatedAt: string }[]>;
-  /** Creates (with the given token) or replaces the settings (keeping the token). */
-  putProfile(appId: string, settings: ProfileSettings, newToken: string): Promise<{ created: boolean }>;
+  /**
+   * Creates (with the given token) or replaces the settings (keeping the token). A formatter other
+   * than the last version's becomes a new version (with `note`), in the same transaction.
+   */
+  putProfile(appId: string, settings: ProfileSettings, newToken: string, note?: string | null): Promise<{ created: boolean; formatterVersion: number }>;
+  /** Deletes the profile and its formatter versions. */
   deleteProfile(appId: string): Promise<boolean>;
+  /** Newest first. */
+  listFormatterVersions(appId: string): Promise<FormatterVersion[]>;
+  getFormatterVersion(appId: string, version: number): Promise<FormatterVersion | null>;
+  setFormatterVersionNote(appId: string, version: number, note: string | null): Promise<boolean>;
+  /** The application's ring of recent uplinks, newest first. */
+  listRecentUplinks(appId: string, limit: number): Promise<RecentUplink[]>;
   setWebhookToken(appId: string, token: string): Promise<boolean>;
 
   // devices
@@ -116,7 +140,7 @@ export interface Store {
   measuredQuantities(quantities: readonly string[], q: { appId?: string }): Promise<string[]>;
 
   // dead letters
-  listDeadLetters(q: { appId?: string; limit: number }): Promise<DeadLetter[]>;
+  listDeadLetters(q: DeadLetterQuery): Promise<DeadLetter[]>;
   getDeadLetter(id: number): Promise<DeadLetter | null>;
 
   // events

@@ -43,6 +43,8 @@ export interface HarnessOptions {
   ttsAllowPrivate?: boolean;
   /** PLUGIN_TTS_HOSTS, as parsed host names; none unless given. */
   ttsHosts?: string[];
+  /** Uplinks kept per application for runs on recent traffic (the store's default unless given). */
+  recentPerApp?: number;
   /** Waits between MQTT connection attempts; short unless given, so reconnects fit in a test. */
   mqttBackoff?: Backoff;
 }
@@ -76,6 +78,7 @@ export class PluginHarness {
       file: join(this.dataDir, 'plugin.db'),
       eventCap: this.options.eventCap ?? 10000,
       ...(this.options.eventCapBytes ? { eventCapBytes: this.options.eventCapBytes } : {}),
+      ...(this.options.recentPerApp ? { recentPerApp: this.options.recentPerApp } : {}),
       now: () => (clock ? clock.now() : new Date()),
     });
     this.formatters = new FormatterPool({

@@ -33,7 +33,7 @@ describe('dead letters', () => {
         app_id: 'greenhouse-app',
         device_id: EUI,
         reason: 'formatter_error',
-        error: { kind: 'runtime', message: expect.stringContaining('sensor offline: AQID'), line: 2, column: expect.any(Number) },
+        error: { kind: 'runtime', message: expect.stringContaining('sensor offline: AQID'), line: 2, column: expect.any(Number), formatter_version: 1 },
         network: 'tts',
         created_at: '2025-04-16T12:00:00.000Z',
         replayed_at: null,

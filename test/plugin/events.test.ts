@@ -49,6 +49,7 @@ describe('event log', () => {
         received_at: expect.any(String),
         duration_ms: expect.any(Number),
         data: { bytes: [9], port: 2, f_cnt: 1423 },
+        formatter_version: 1,
       },
     });
     expect(find('provisioning', 'greenhouse-app')).toMatchObject({ device_id: EUI, severity: 'info', title: 'Device provisioned' });

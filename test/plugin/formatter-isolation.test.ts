@@ -195,7 +195,11 @@ describe('a formatter that keeps timing out is suspended', () => {
     expect(kept.body.status).toBe('dead_letter');
     const letters = (await plugin.request('GET', `/api/dead-letters?app_id=${HOSTILE}`)).body.items;
     expect(letters.map((l: { reason: string }) => l.reason)).toEqual(['suspended', ...Array(5).fill('formatter_error')]);
-    expect(letters[0].error).toEqual({ kind: 'suspended', message: expect.stringMatching(/^formatter suspended until \S+ after 5 timeouts or memory errors in a row \(last: formatter exceeded the time limit of 10 ms\); saving a new script resumes it$/) });
+    expect(letters[0].error).toEqual({
+      kind: 'suspended',
+      message: expect.stringMatching(/^formatter suspended until \S+ after 5 timeouts or memory errors in a row \(last: formatter exceeded the time limit of 10 ms\); saving a new script resumes it$/),
+      formatter_version: 1,
+    });
 
     const events = (await plugin.request('GET', `/api/events?app_id=${HOSTILE}&category=formatter`)).body.items;
     const suspension = events.find((e: { title: string }) => e.title.startsWith('Formatter suspended until'));

@@ -44,13 +44,13 @@ describe('application profiles', () => {
     expect(list.body.items[0]).toMatchObject({ app_id: 'default', ...DEFAULTS });
     const one = await plugin.request('GET', '/api/profiles/default');
     expect(one.status).toBe(200);
-    expect(one.body).toEqual({ app_id: 'default', ...DEFAULTS, formatter_suspensions: [], created_at: expect.any(String), updated_at: expect.any(String) });
+    expect(one.body).toEqual({ app_id: 'default', ...DEFAULTS, formatter_suspensions: [], formatter_version: 1, created_at: expect.any(String), updated_at: expect.any(String) });
   });
 
   it('PUT with an empty body creates a profile with all defaults (201), a second PUT updates it (200)', async () => {
     const created = await plugin.request('PUT', '/api/profiles/greenhouse-app', { body: {} });
     expect(created.status).toBe(201);
-    expect(created.body).toEqual({ app_id: 'greenhouse-app', ...DEFAULTS, formatter_suspensions: [], created_at: '2025-04-16T12:00:00.000Z', updated_at: '2025-04-16T12:00:00.000Z' });
+    expect(created.body).toEqual({ app_id: 'greenhouse-app', ...DEFAULTS, formatter_suspensions: [], formatter_version: 1, created_at: '2025-04-16T12:00:00.000Z', updated_at: '2025-04-16T12:00:00.000Z' });
 
     clock.advance(60_000);
     const updated = await plugin.request('PUT', '/api/profiles/greenhouse-app', {
@@ -61,6 +61,8 @@ describe('application profiles', () => {
       app_id: 'greenhouse-app',
       ...DEFAULTS,
       formatter_suspensions: [],
+      // A new formatter: its second version.
+      formatter_version: 2,
       enabled: false,
       uplink: { ...DEFAULTS.uplink, device_id_prefix: 'gh-', connection_timeout_min: 30 },
       formatter: { type: 'javascript', script: TYPE_STYLE, timeout_ms: 100 },

@@ -50,8 +50,11 @@ const releaseToCurrent = {
     return releasePath;
   },
   /** The answer today's API should give, from the release's answer at `releasePath`. */
-  answer(_releasePath: string, release: ReleaseAnswer): ReleaseAnswer {
-    return { ...release, body: networkNeutral(release.body) };
+  answer(releasePath: string, release: ReleaseAnswer): ReleaseAnswer {
+    const body = networkNeutral(release.body);
+    // Migration 6: each profile's formatter then is its version 1, which a profile's own page names.
+    if (/^\/api\/profiles\/[^/]+$/.test(releasePath) && release.status === 200) body.formatter_version = 1;
+    return { ...release, body };
   },
   /** A row of the notification outbox as today's store lists it. */
   notification(release: any): unknown {

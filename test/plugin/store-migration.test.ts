@@ -70,6 +70,7 @@ describe('SQLite schema upgrades', () => {
         resolvesDeadLetter: null,
         deviceSeen: { id: '0011223344556677', lastSeenAt: '2025-01-03T00:00:00.000Z', state: {}, properties: {} },
         credentials: null,
+        recent: null,
         events: [],
       });
     // The old keys say nothing of the payload: an uplink with their f_cnt may be new data.
