@@ -1,6 +1,7 @@
 /** uPlot, loaded on demand (its own chunk) by TimeSeriesChart. */
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import { timeAxisRange } from './chart-range.js';
 
 export interface ChartHandle {
   setData(xs: number[], ys: (number | null)[][]): void;
@@ -29,7 +30,7 @@ export function createChart(
       height: opts.height,
       legend: { show: false },
       cursor: { drag: { x: true, y: false } },
-      scales: { x: { time: true } },
+      scales: { x: { time: true, range: (_u, min, max) => timeAxisRange(min, max) } },
       axes: [axis, { ...axis, size: 48 }],
       series: [
         {},
