@@ -181,6 +181,16 @@ describe('TTS over MQTT', () => {
     await eventually(async () => (await rows('dev-one')).length === 1, 'an uplink after');
   });
 
+  it('opened at start: after a restart of the plugin the profile connects again by itself', async () => {
+    await profile(A);
+    await connected(A.app);
+    await plugin.stop();
+    plugin = await new PluginHarness({ dataDir: plugin.dataDir }).start();
+    await connected(A.app);
+    await up(A, 'dev-one', 1, [7]);
+    await eventually(async () => (await rows('dev-one')).length === 1, 'an uplink after the restart');
+  });
+
   it('a malformed message is an event with its reason, never a crash or a disconnect', async () => {
     await profile(A);
     await connected(A.app);
