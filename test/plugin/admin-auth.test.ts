@@ -26,7 +26,17 @@ const ADMIN_ROUTES: [string, string][] = [
   ['GET', '/api/events'],
   ['GET', '/api/events/stream'],
   ['POST', '/api/formatters/test'],
+  ['POST', '/api/formatters/test-recent'],
+  ['POST', '/api/formatters/examples'],
   ['GET', '/api/formatters/templates'],
+  ['GET', '/api/measurements?quantity=air.temperature'],
+  ['GET', '/api/measurements/quantities'],
+  ['GET', '/api/profiles/default/connection'],
+  ['GET', '/api/profiles/default/formatter-versions'],
+  ['GET', '/api/profiles/default/formatter-versions/1'],
+  ['PATCH', '/api/profiles/default/formatter-versions/1'],
+  ['POST', '/api/profiles/default/formatter-versions/1/restore'],
+  ['POST', '/api/dead-letters/replay-all?app_id=default'],
   ['GET', '/api/no-such-route'],
 ];
 
