@@ -93,7 +93,7 @@ export function App() {
 function Screen({ route }: { route: Route }) {
   switch (route.screen) {
     case 'profiles':
-      return <ProfilesScreen appId={route.appId} tab={route.tab} />;
+      return <ProfilesScreen appId={route.appId} tab={route.tab} deadLetter={route.deadLetter} />;
     case 'devices':
       return <DevicesScreen />;
     case 'device':
@@ -101,7 +101,7 @@ function Screen({ route }: { route: Route }) {
     case 'measurements':
       return <MeasurementsScreen />;
     case 'dead-letters':
-      return <DeadLettersScreen />;
+      return <DeadLettersScreen appId={route.appId} />;
     case 'events':
       return <EventsScreen />;
   }

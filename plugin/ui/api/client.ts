@@ -3,6 +3,8 @@ import { readEventStream } from './sse.js';
 import type {
   Bucket,
   BucketRow,
+  CodecExamplesAnswer,
+  CodecExamplesRequest,
   ConnectionSetup,
   ConnectionStatus,
   DeadLetter,
@@ -12,6 +14,9 @@ import type {
   FormatterTemplate,
   FormatterTestRequest,
   FormatterTestResult,
+  FormatterVersion,
+  FormatterVersionDetail,
+  FormatterVersionList,
   Json,
   Manifest,
   MeasurementList,
@@ -20,6 +25,9 @@ import type {
   Profile,
   ProfileSettings,
   Quantity,
+  RecentTestAnswer,
+  RecentTestRequest,
+  ReplayAllResult,
 } from './types.js';
 
 type Query = Record<string, string | number | undefined>;
@@ -63,8 +71,10 @@ export class Api {
   }
 
   profiles = () => this.json<{ items: Profile[] }>('GET', '/api/profiles').then((r) => r.items);
-  saveProfile = (appId: string, settings: ProfileSettings) =>
-    this.json<Profile>('PUT', `/api/profiles/${seg(appId)}`, settings as unknown as Json);
+  profile = (appId: string) => this.json<Profile>('GET', `/api/profiles/${seg(appId)}`);
+  /** `note` names the formatter version the save makes (when it changes the formatter). */
+  saveProfile = (appId: string, settings: ProfileSettings, note?: string) =>
+    this.json<Profile>('PUT', `/api/profiles/${seg(appId)}${queryString({ note })}`, settings as unknown as Json);
   /** A new profile: the given settings (a ThingPark one: `network` and `thingpark`), every other one defaulted. */
   createProfile = (appId: string, settings: Partial<ProfileSettings> = {}) =>
     this.json<Profile>('PUT', `/api/profiles/${seg(appId)}`, settings as unknown as Json);
@@ -75,6 +85,17 @@ export class Api {
   connection = (appId: string) => this.json<ConnectionStatus>('GET', `/api/profiles/${seg(appId)}/connection`);
   /** TTS profiles only: a new webhook token. */
   rotateWebhookToken = (appId: string) => this.json<ConnectionSetup>('POST', `/api/profiles/${seg(appId)}/webhook`);
+
+  /** Every saved formatter of the profile, newest first (the last 100). */
+  formatterVersions = (appId: string) => this.json<FormatterVersionList>('GET', `/api/profiles/${seg(appId)}/formatter-versions`);
+  formatterVersion = (appId: string, version: number) =>
+    this.json<FormatterVersionDetail>('GET', `/api/profiles/${seg(appId)}/formatter-versions/${version}`);
+  /** null removes the note. */
+  noteFormatterVersion = (appId: string, version: number, note: string | null) =>
+    this.json<FormatterVersion>('PATCH', `/api/profiles/${seg(appId)}/formatter-versions/${version}`, { note });
+  /** Saves that version's formatter as a new version; answers the new version's number. */
+  restoreFormatterVersion = (appId: string, version: number) =>
+    this.json<{ version: number }>('POST', `/api/profiles/${seg(appId)}/formatter-versions/${version}/restore`);
 
   devices = (q: { search?: string; app_id?: string; cursor?: string; limit?: number }) =>
     this.json<{ items: Device[]; next_cursor: string | null }>('GET', `/api/devices${queryString(q)}`);
@@ -99,9 +120,13 @@ export class Api {
   quantities = (q: { app_id?: string } = {}) =>
     this.json<{ items: Quantity[] }>('GET', `/api/measurements/quantities${queryString(q)}`).then((r) => r.items);
 
-  deadLetters = () => this.json<{ items: DeadLetter[] }>('GET', '/api/dead-letters').then((r) => r.items);
+  deadLetters = (q: { app_id?: string; limit?: number } = {}) =>
+    this.json<{ items: DeadLetter[] }>('GET', `/api/dead-letters${queryString(q)}`).then((r) => r.items);
   replayDeadLetter = (id: number) =>
     this.json<{ status: string; device_id: string }>('POST', `/api/dead-letters/${id}/replay`);
+  /** Each pending dead letter of the application once, through its profile's formatter as saved now. */
+  replayAllDeadLetters = (appId: string) =>
+    this.json<ReplayAllResult>('POST', `/api/dead-letters/replay-all${queryString({ app_id: appId })}`);
 
   events = (q: EventFilters & { limit?: number; after_id?: number }) =>
     this.json<{ items: PluginEvent[] }>('GET', `/api/events${queryString({ ...q })}`).then((r) => r.items);
@@ -129,6 +154,10 @@ export class Api {
 
   testFormatter = (req: FormatterTestRequest) =>
     this.json<FormatterTestResult>('POST', '/api/formatters/test', req as unknown as Json);
+  /** The formatter (saved or not) over the application's recent uplinks; nothing stored. */
+  testRecent = (req: RecentTestRequest) => this.json<RecentTestAnswer>('POST', '/api/formatters/test-recent', req as unknown as Json);
+  /** A Device Repository codec against its YAML's examples; nothing stored. */
+  runCodecExamples = (req: CodecExamplesRequest) => this.json<CodecExamplesAnswer>('POST', '/api/formatters/examples', req as unknown as Json);
   templates = () => this.json<{ items: FormatterTemplate[] }>('GET', '/api/formatters/templates').then((r) => r.items);
 }
 

@@ -3,17 +3,36 @@
  * from the server's own modules (type-only or constant-only imports), so there is one source.
  */
 import type { FormatterError, LogEntry } from '../../../formatters/contract.js';
+import type { Difference } from '../../../formatters/json-diff.js';
 import type { FormatterTemplate } from '../../../formatters/templates.js';
 import type { DeviceIds, NetworkName } from '../../networks/network-ids.js';
 import type { TtsMqttSettings } from '../../mqtt/mqtt-settings.js';
 import type { ThingparkSetup } from '../../networks/thingpark/connection-setup.js';
+import type { CodecExampleResult, CodecExamplesAnswer, CodecExamplesRequest } from '../../schemas/codec-examples.js';
 import type { ThingparkMqttSettings, ThingparkSettings } from '../../networks/thingpark/settings.js';
 import type { WebhookSetup } from '../../networks/tts/webhook-template.js';
+import type { RecentTest } from '../../schemas/formatter-test.js';
 import type { ProfileSettings } from '../../schemas/profile.js';
 import type { EventCategory, MessageDetail, MessageStatus, Severity } from '../../store/records.js';
 import type { JsonSchema } from '../schema/json-schema.js';
 
-export type { DeviceIds, EventCategory, FormatterError, FormatterTemplate, MessageStatus, NetworkName, ProfileSettings, Severity, ThingparkMqttSettings, ThingparkSettings, TtsMqttSettings };
+export type {
+  CodecExampleResult,
+  CodecExamplesAnswer,
+  CodecExamplesRequest,
+  DeviceIds,
+  EventCategory,
+  FormatterError,
+  FormatterTemplate,
+  LogEntry,
+  MessageStatus,
+  NetworkName,
+  ProfileSettings,
+  Severity,
+  ThingparkMqttSettings,
+  ThingparkSettings,
+  TtsMqttSettings,
+};
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
@@ -154,7 +173,9 @@ export interface DeadLetter {
   id: number;
   app_id: string;
   device_id: string;
+  /** `formatter_error`, `suspended`, `provisioning_failed`, … */
   reason: string;
+  /** A formatter's failure also names the version that ran (`formatter_version`). */
   error: JsonObject;
   /** Whose report `body` is. */
   network: NetworkName;
@@ -203,6 +224,72 @@ export interface FormatterTestResult {
   /** Downlinks: the application's network and what would be sent to it. */
   network?: NetworkName;
   request?: JsonObject;
+}
+
+/** A saved formatter of a profile (GET /api/profiles/{app_id}/formatter-versions), newest first. */
+export interface FormatterVersion {
+  version: number;
+  created_at: string;
+  note: string | null;
+  /** The one the profile runs. */
+  current: boolean;
+  type: ProfileSettings['formatter']['type'];
+  timeout_ms: number;
+  /** The script's size in bytes (UTF-8). */
+  size: number;
+}
+
+export interface FormatterVersionList {
+  current: number;
+  items: FormatterVersion[];
+}
+
+export type FormatterVersionDetail = FormatterVersion & { script: string };
+
+/** POST /api/formatters/test-recent: a formatter (the saved one when left out) over the application's recent uplinks. */
+export type RecentTestRequest = RecentTest;
+
+/** Against what was stored then: the same output, another one, or none (the new formatter failed). */
+export type RecentStatus = 'same' | 'changed' | 'failed';
+
+/** One recent uplink run again (plugin/pipeline/recent-test.ts `RecentRun`; copied, that module is Node code). */
+export interface RecentRun {
+  seq: number;
+  device_id: string;
+  received_at: string;
+  f_port: number;
+  /** The version that ran when it arrived (null: before versions were kept). */
+  formatter_version: number | null;
+  status: RecentStatus;
+  /** What was stored then; null when it became a dead letter (`stored_error` says why). */
+  stored: JsonObject | null;
+  stored_error: JsonObject | null;
+  output: JsonObject | null;
+  error: FormatterError | null;
+  warnings: string[];
+  logs: LogEntry[];
+  /** `expected` is the stored side, `actual` the new output. */
+  differences: Difference[];
+}
+
+export interface RecentTestAnswer {
+  app_id: string;
+  counts: Record<RecentStatus, number> & { total: number };
+  /** Newest first. */
+  items: RecentRun[];
+}
+
+/** POST /api/dead-letters/replay-all: each pending dead letter of the application once, oldest first. */
+export interface ReplayAllResult {
+  app_id: string;
+  replayed: number;
+  stored: number;
+  /** Failed again: each is a new dead letter now. */
+  failed: number;
+  /** Replayed meanwhile by someone else, or holding no uplink. */
+  skipped: number;
+  /** More were waiting than one call replays. */
+  more: boolean;
 }
 
 /** What to paste into the network: the TTS custom webhook, or ThingPark's AS routing profile (its further fields, e.g. steps, shown as they come). */

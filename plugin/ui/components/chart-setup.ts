@@ -1,7 +1,7 @@
 /** uPlot, loaded on demand (its own chunk) by TimeSeriesChart. */
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { timeAxisRange } from './chart-range.js';
+import { xScaleRange } from './chart-range.js';
 
 export interface ChartHandle {
   setData(xs: number[], ys: (number | null)[][]): void;
@@ -30,7 +30,7 @@ export function createChart(
       height: opts.height,
       legend: { show: false },
       cursor: { drag: { x: true, y: false } },
-      scales: { x: { time: true, range: (_u, min, max) => timeAxisRange(min, max) } },
+      scales: { x: { time: true, range: (u, min, max) => xScaleRange(u.data[0], min, max) } },
       axes: [axis, { ...axis, size: 48 }],
       series: [
         {},

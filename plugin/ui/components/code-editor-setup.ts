@@ -34,7 +34,7 @@ export interface EditorHandle {
 const highlight = HighlightStyle.define([
   { tag: [t.keyword, t.controlKeyword, t.moduleKeyword, t.operatorKeyword], color: '#8839ef' },
   { tag: [t.string, t.special(t.string)], color: '#1a7f37' },
-  { tag: [t.number, t.bool, t.null], color: '#b35900' },
+  { tag: [t.number, t.bool, t.null], color: '#9a4d00' },
   { tag: [t.lineComment, t.blockComment], color: '#667085', fontStyle: 'italic' },
   { tag: [t.function(t.variableName), t.function(t.propertyName)], color: '#1f5fbf' },
   { tag: t.propertyName, color: '#0b5f75' },
@@ -50,7 +50,8 @@ const theme = EditorView.theme({
   '.cm-gutters': { backgroundColor: 'var(--surface-2)', color: 'var(--muted)', borderRight: '1px solid var(--border)' },
   '.cm-activeLine': { backgroundColor: 'rgba(59, 91, 219, 0.05)' },
   '.cm-activeLineGutter': { backgroundColor: 'rgba(59, 91, 219, 0.1)' },
-  '.cm-errorLine': { backgroundColor: 'rgba(198, 40, 40, 0.09)' },
+  // Light enough for every token colour to keep 4.5:1 on it; the bar marks the line as much.
+  '.cm-errorLine': { backgroundColor: 'rgba(198, 40, 40, 0.06)', boxShadow: 'inset 3px 0 0 var(--error)' },
   '&.cm-focused .cm-cursor': { borderLeftColor: 'var(--accent)' },
   '.cm-tooltip': { fontFamily: 'var(--sans)', fontSize: '12px' },
 });

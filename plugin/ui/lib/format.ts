@@ -43,3 +43,9 @@ export function ago(t: string | null, now = Date.now()): string {
 }
 
 export const prettyJson = (v: unknown): string => JSON.stringify(v, null, 2) ?? 'undefined';
+
+/** A size in bytes as people read it: 812 B, 3.4 kB, 41 kB. */
+export function byteSize(n: number): string {
+  if (n < 1000) return `${n} B`;
+  return `${(n / 1000).toFixed(n < 10_000 ? 1 : 0)} kB`;
+}

@@ -4,28 +4,37 @@ import { useEffect, useState } from 'preact/hooks';
 const PROFILE_TABS = ['uplink', 'downlink', 'payload', 'webhook'] as const;
 export type ProfileTab = (typeof PROFILE_TABS)[number];
 
+/**
+ * Query parameters (after a `?` in the hash): a dead letter to load as the formatter test input,
+ * the application the dead letters are filtered by.
+ */
 export type Route =
-  | { screen: 'profiles'; appId: string | null; tab: ProfileTab }
+  | { screen: 'profiles'; appId: string | null; tab: ProfileTab; deadLetter?: number }
   | { screen: 'devices' }
   | { screen: 'device'; id: string }
   | { screen: 'measurements' }
-  | { screen: 'dead-letters' }
+  | { screen: 'dead-letters'; appId?: string }
   | { screen: 'events' };
 
 function parseRoute(hash: string): Route {
-  const [name = '', a, b] = hash.replace(/^#\/?/, '').split('/').map((s) => decodeURIComponent(s));
+  const [path = '', query = ''] = hash.replace(/^#\/?/, '').split('?');
+  const params = new URLSearchParams(query);
+  const [name = '', a, b] = path.split('/').map((s) => decodeURIComponent(s));
   switch (name) {
     case 'devices':
       return a ? { screen: 'device', id: a } : { screen: 'devices' };
     case 'measurements':
       return { screen: 'measurements' };
-    case 'dead-letters':
-      return { screen: 'dead-letters' };
+    case 'dead-letters': {
+      const appId = params.get('app_id');
+      return appId ? { screen: 'dead-letters', appId } : { screen: 'dead-letters' };
+    }
     case 'events':
       return { screen: 'events' };
     default: {
       const tab = PROFILE_TABS.find((t) => t === b) ?? 'uplink';
-      return { screen: 'profiles', appId: a || null, tab };
+      const deadLetter = Number(params.get('dead_letter'));
+      return { screen: 'profiles', appId: a || null, tab, ...(Number.isSafeInteger(deadLetter) && deadLetter > 0 ? { deadLetter } : {}) };
     }
   }
 }
@@ -34,7 +43,8 @@ export function hrefOf(route: Route): string {
   const e = encodeURIComponent;
   switch (route.screen) {
     case 'profiles':
-      return route.appId ? `#/profiles/${e(route.appId)}/${route.tab}` : '#/profiles';
+      if (!route.appId) return '#/profiles';
+      return `#/profiles/${e(route.appId)}/${route.tab}${route.deadLetter ? `?dead_letter=${route.deadLetter}` : ''}`;
     case 'devices':
       return '#/devices';
     case 'device':
@@ -42,7 +52,7 @@ export function hrefOf(route: Route): string {
     case 'measurements':
       return '#/measurements';
     case 'dead-letters':
-      return '#/dead-letters';
+      return route.appId ? `#/dead-letters?app_id=${e(route.appId)}` : '#/dead-letters';
     case 'events':
       return '#/events';
   }

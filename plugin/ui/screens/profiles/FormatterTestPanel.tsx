@@ -1,15 +1,19 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { asApiError, type ApiError } from '../../api/errors.js';
-import type { FormatterError, FormatterTestResult, Json, NetworkName, ProfileSettings } from '../../api/types.js';
+import type { DeadLetter, FormatterError, FormatterTestResult, Json, NetworkName, ProfileSettings } from '../../api/types.js';
 import { Badge } from '../../components/Badge.js';
 import { CodeEditor } from '../../components/CodeEditor.js';
+import { ConsoleLog } from '../../components/ConsoleLog.js';
 import { ErrorNote } from '../../components/ErrorNote.js';
 import { JsonBlock } from '../../components/JsonBlock.js';
 import { SchemaField } from '../../components/SchemaField.js';
 import { useApp } from '../../lib/app-context.js';
 import { prettyJson } from '../../lib/format.js';
 import { networkName } from '../../lib/networks.js';
+import type { Loaded } from '../../lib/use-load.js';
 import { problemOf, type JsonSchema } from '../../schema/json-schema.js';
+import { DeadLetterNote } from './DeadLetterNote.js';
+import { LineLink } from './LineLink.js';
 import { SAMPLE_DOWNLINK, SAMPLE_UPLINKS } from './samples.js';
 
 type Direction = 'uplink' | 'downlink';
@@ -21,12 +25,16 @@ interface Props {
   /** The editor's (unsaved) formatter: the test runs what you see. */
   formatter: ProfileSettings['formatter'];
   fPortSchema: JsonSchema;
+  /** A dead letter to test with (opened from the dead letters): its body becomes the input. */
+  deadLetter: { id: number; loaded: Loaded<DeadLetter | null> } | null;
+  /** The profile's formatter version now (null while unknown). */
+  currentVersion: number | null;
   onErrors(errors: FormatterError[]): void;
   onReveal(line: number, column?: number): void;
 }
 
 /** The formatter test tool: same sandbox and limits as production, nothing stored. */
-export function FormatterTestPanel({ appId, network, formatter, fPortSchema, onErrors, onReveal }: Props) {
+export function FormatterTestPanel({ appId, network, formatter, fPortSchema, deadLetter, currentVersion, onErrors, onReveal }: Props) {
   const { api } = useApp();
   const sampleUplink = SAMPLE_UPLINKS[network];
   const [input, setInput] = useState(() => prettyJson(sampleUplink));
@@ -35,6 +43,12 @@ export function FormatterTestPanel({ appId, network, formatter, fPortSchema, onE
   const [running, setRunning] = useState<Direction | null>(null);
   const [result, setResult] = useState<{ direction: Direction; answer: FormatterTestResult } | null>(null);
   const [requestError, setRequestError] = useState<ApiError | null>(null);
+  const letter = deadLetter?.loaded.data ?? null;
+
+  // Once per dead letter: later edits of the input are the user's.
+  useEffect(() => {
+    if (letter) setInput(prettyJson(letter.body));
+  }, [letter?.id]);
 
   const run = async (direction: Direction) => {
     if (direction === 'downlink' && problemOf(fPortSchema, fPort)) return;
@@ -74,6 +88,7 @@ export function FormatterTestPanel({ appId, network, formatter, fPortSchema, onE
         <h2 id="test-title">Test</h2>
         <p class="hint">Runs the script in the editor, saved or not, in the production sandbox. Nothing is stored.</p>
       </header>
+      {deadLetter && <DeadLetterNote id={deadLetter.id} loaded={deadLetter.loaded} current={currentVersion} onReveal={onReveal} />}
       <div class="test-grid">
         <div class="test-input">
           <div class="test-input-head">
@@ -141,7 +156,7 @@ function TestResult({ direction, answer, onReveal }: { direction: Direction; ans
         <div class="error-note" key={i}>
           <strong>{error.kind} error: </strong>
           {error.message}
-          <LineLink error={error} onReveal={onReveal} />
+          <LineLink line={error.line} column={error.column} onReveal={onReveal} />
         </div>
       ))}
       {answer.warnings.length > 0 && (
@@ -170,7 +185,7 @@ function TestResult({ direction, answer, onReveal }: { direction: Direction; ans
         <div class="error-note">
           <strong>normalizeUplink {answer.normalized_error.kind} error: </strong>
           {answer.normalized_error.message}
-          <LineLink error={answer.normalized_error} onReveal={onReveal} />
+          <LineLink line={answer.normalized_error.line} column={answer.normalized_error.column} onReveal={onReveal} />
         </div>
       )}
       {answer.normalized_warnings && answer.normalized_warnings.length > 0 && (
@@ -193,26 +208,8 @@ function TestResult({ direction, answer, onReveal }: { direction: Direction; ans
       {answer.logs.length === 0 ? (
         <p class="muted">No console output.</p>
       ) : (
-        <ol class="console" aria-label="Console logs">
-          {answer.logs.map((l, i) => (
-            <li key={i} class={`log log-${l.level}`}>
-              <span class="log-level">{l.level}</span>
-              <span class="log-message">{l.message}</span>
-            </li>
-          ))}
-        </ol>
+        <ConsoleLog logs={answer.logs} label="Console logs" />
       )}
     </>
-  );
-}
-
-/** Where in the script an error is, as a button that moves the editor's cursor there. */
-function LineLink({ error: { line, column }, onReveal }: { error: FormatterError; onReveal(line: number, column?: number): void }) {
-  if (line === undefined) return null;
-  return (
-    <button type="button" class="link" onClick={() => onReveal(line, column)}>
-      line {line}
-      {column !== undefined ? `:${column}` : ''}
-    </button>
   );
 }

@@ -4,9 +4,14 @@ import { CodeEditor, type EditorHandle, type EditorMark } from '../../components
 import { useApp } from '../../lib/app-context.js';
 import { useLoad } from '../../lib/use-load.js';
 import { constraintsOf, type JsonSchema } from '../../schema/json-schema.js';
+import { CodecExamplesPanel } from './CodecExamplesPanel.js';
 import { FormatterTestPanel } from './FormatterTestPanel.js';
+import { PendingDeadLetters } from './PendingDeadLetters.js';
+import { RecentUplinksPanel } from './RecentUplinksPanel.js';
 import { SettingsFields } from './SettingsFields.js';
 import { SuspensionNote, where } from './SuspensionNote.js';
+import { NOTE_MAX } from './VersionNote.js';
+import { VersionsPanel } from './VersionsPanel.js';
 
 type Formatter = ProfileSettings['formatter'];
 
@@ -30,17 +35,41 @@ interface Props {
   saveProblem: ScriptProblem | null;
   /** Suspended formatters this profile runs (still in force). */
   suspensions: FormatterSuspension[];
-  /** The Default profile: its suspensions are of applications without a profile. */
+  /** The Default profile: its suspensions, dead letters and recent uplinks are of applications without a profile. */
   isDefault: boolean;
+  /** Applications with a profile of their own. */
+  ownProfiles: string[];
+  /** When the profile was saved last: a save or a restore may have made a formatter version. */
+  savedAt: string;
+  /** The editor's formatter differs from the saved one: a save makes a version. */
+  formatterDirty: boolean;
+  /** The note the next save gives the version it makes. */
+  versionNote: string;
+  onVersionNote(note: string): void;
+  /** After a version was restored: load the profile again (the editor shows the restored script). */
+  onRestored(): Promise<void>;
+  /** A dead letter to load as the test input (`?dead_letter=` in the route). */
+  deadLetterId?: number;
 }
 
-export function PayloadProcessing({ appId, network, schema, fPortSchema, value, onChange, problems, saveProblem, suspensions, isDefault }: Props) {
+export function PayloadProcessing(props: Props) {
+  const { appId, network, schema, fPortSchema, value, onChange, problems, saveProblem, suspensions, isDefault, ownProfiles, savedAt, formatterDirty } = props;
+  const { versionNote, onVersionNote, onRestored, deadLetterId } = props;
   const { api } = useApp();
   const templates = useLoad(api.templates, [api]);
+  // The list names the version saved now (the profile list does not).
+  const versions = useLoad(() => api.formatterVersions(appId), [api, appId, savedAt]);
+  const current = versions.data?.current ?? null;
+  // Found among the newest dead letters of the applications this profile runs (there is no single-letter endpoint).
+  const deadLetter = useLoad(
+    () => (deadLetterId ? api.deadLetters({ ...(isDefault ? {} : { app_id: appId }), limit: 1000 }).then((items) => items.find((l) => l.id === deadLetterId) ?? null) : Promise.resolve(null)),
+    [api, appId, deadLetterId],
+  );
   const [templateId, setTemplateId] = useState('');
   const [templateNote, setTemplateNote] = useState<string | null>(null);
   const [testErrors, setTestErrors] = useState<{ script: string; errors: FormatterError[] }>({ script: '', errors: [] });
   const editor = useRef<EditorHandle | null>(null);
+  const reveal = (line: number, column?: number) => editor.current?.reveal(line, column);
 
   // Marks belong to the script they were found in; any edit clears them.
   const refused = saveProblem && saveProblem.script === value.script ? saveProblem : null;
@@ -105,7 +134,7 @@ export function PayloadProcessing({ appId, network, schema, fPortSchema, value, 
             <strong>Not saved: the script does not compile.</strong> {refused.message}
             {where(refused.line, refused.column)}
             {refused.line !== undefined && (
-              <button type="button" class="link" onClick={() => editor.current?.reveal(refused.line ?? 1, refused.column)}>
+              <button type="button" class="link" onClick={() => reveal(refused.line ?? 1, refused.column)}>
                 Show line
               </button>
             )}
@@ -126,7 +155,27 @@ export function PayloadProcessing({ appId, network, schema, fPortSchema, value, 
           handle={editor}
         />
         {problems['/formatter/script'] && <p class="field-error">Script {problems['/formatter/script']}</p>}
+        {formatterDirty && (
+          <div class="version-note-field">
+            <label class="field-label" for="version-note">
+              Version note
+            </label>
+            <input
+              id="version-note"
+              type="text"
+              value={versionNote}
+              maxLength={NOTE_MAX}
+              placeholder="What this change does (optional)"
+              aria-describedby="version-note-hint"
+              onInput={(e) => onVersionNote(e.currentTarget.value)}
+            />
+            <p class="hint" id="version-note-hint">
+              Names {current === null ? 'the version' : `version ${current + 1}`} the next save makes; shown in Versions below.
+            </p>
+          </div>
+        )}
       </section>
+      <PendingDeadLetters appId={appId} isDefault={isDefault} ownProfiles={ownProfiles} savedAt={savedAt} formatterDirty={formatterDirty} />
       <FormatterTestPanel
         // Another network's profile starts from that network's sample.
         key={network}
@@ -134,9 +183,14 @@ export function PayloadProcessing({ appId, network, schema, fPortSchema, value, 
         network={network}
         formatter={value}
         fPortSchema={fPortSchema}
+        deadLetter={deadLetterId ? { id: deadLetterId, loaded: deadLetter } : null}
+        currentVersion={current}
         onErrors={(errors) => setTestErrors({ script: value.script, errors })}
-        onReveal={(line, column) => editor.current?.reveal(line, column)}
+        onReveal={reveal}
       />
+      <RecentUplinksPanel appId={appId} isDefault={isDefault} initialApp={deadLetter.data?.app_id ?? ''} formatter={value} onReveal={reveal} />
+      <CodecExamplesPanel appId={appId} formatter={value} onReveal={reveal} />
+      <VersionsPanel appId={appId} versions={versions} editorScript={value.script} editorDirty={formatterDirty} onRestored={onRestored} />
     </div>
   );
 }

@@ -90,7 +90,7 @@ function serverProblems(state: SaveState): Record<string, string> {
   return out;
 }
 
-export function ProfilesScreen({ appId, tab }: { appId: string | null; tab: ProfileTab }) {
+export function ProfilesScreen({ appId, tab, deadLetter }: { appId: string | null; tab: ProfileTab; deadLetter?: number }) {
   const { api, manifest } = useApp();
   const schema = manifest.settings.schema;
   const sub = (key: string): JsonSchema => schema.properties?.[key] ?? {};
@@ -99,6 +99,7 @@ export function ProfilesScreen({ appId, tab }: { appId: string | null; tab: Prof
   const [drafts, setDrafts] = useState<Record<string, ProfileSettings>>({});
   const [save, setSave] = useState<SaveState>({ kind: 'idle' });
   const [scriptProblem, setScriptProblem] = useState<ScriptProblem | null>(null);
+  const [versionNote, setVersionNote] = useState('');
   const [adding, setAdding] = useState(false);
   const [deleting, setDeleting] = useState<'ask' | 'busy' | null>(null);
   const [deleteError, setDeleteError] = useState<ApiError | null>(null);
@@ -132,6 +133,7 @@ export function ProfilesScreen({ appId, tab }: { appId: string | null; tab: Prof
     setSave({ kind: 'idle' });
     setDeleting(null);
     setDeleteError(null);
+    setVersionNote('');
   }, [selected]);
 
   const go = (app: string, t: ProfileTab = tab) => navigate({ screen: 'profiles', appId: app, tab: t });
@@ -143,6 +145,7 @@ export function ProfilesScreen({ appId, tab }: { appId: string | null; tab: Prof
   const saved = profile ? settingsOf(profile, schema) : null;
   const draft = drafts[selected] ?? saved;
   const dirty = draft !== null && JSON.stringify(draft) !== JSON.stringify(saved);
+  const formatterDirty = draft !== null && saved !== null && JSON.stringify(draft.formatter) !== JSON.stringify(saved.formatter);
   const problems = draft ? { ...clientProblems(schema, draft, profile), ...serverProblems(save) } : {};
   const network = networkOf(draft);
   const suspensions = profile ? activeSuspensions(profile, suspensionClock) : [];
@@ -157,12 +160,15 @@ export function ProfilesScreen({ appId, tab }: { appId: string | null; tab: Prof
     const count = Object.keys(clientProblems(schema, draft, profile)).length;
     if (count) return setSave({ kind: 'invalid', count });
     setSave({ kind: 'saving' });
+    // The note names the version the save makes; a save that leaves the formatter alone makes none.
+    const note = formatterDirty ? versionNote.trim() : '';
     try {
-      const updated = await api.saveProfile(selected, draft);
+      const updated = await api.saveProfile(selected, draft, note || undefined);
       // The answer lists no suspensions any more: the save lifted them (and this application's, wherever listed).
       profiles.set(withoutSuspensionOf(list, selected).map((p) => (p.app_id === selected ? updated : p)));
       setDrafts(({ [selected]: _saved, ...rest }) => rest);
       setScriptProblem(null);
+      setVersionNote('');
       setSave({ kind: 'saved' });
     } catch (err) {
       const error = asApiError(err);
@@ -180,6 +186,15 @@ export function ProfilesScreen({ appId, tab }: { appId: string | null; tab: Prof
   };
 
   saveRef.current = () => void onSave();
+
+  /** A restore saved an old formatter as a new version: the profile and the editor show it; other unsaved settings stay. */
+  const onRestored = async () => {
+    const restored = await api.profile(selected);
+    profiles.set(withoutSuspensionOf(list, selected).map((p) => (p.app_id === selected ? restored : p)));
+    setDrafts(({ [selected]: mine, ...rest }) => (mine ? { ...rest, [selected]: { ...mine, formatter: settingsOf(restored, schema).formatter } } : rest));
+    setScriptProblem(null);
+    setVersionNote('');
+  };
 
   const onDelete = async () => {
     setDeleting('busy');
@@ -308,6 +323,8 @@ export function ProfilesScreen({ appId, tab }: { appId: string | null; tab: Prof
             )}
             {tab === 'payload' && (
               <PayloadProcessing
+                // Runs, diffs and test results belong to one application's formatter.
+                key={selected}
                 appId={selected}
                 network={network}
                 schema={sub('formatter')}
@@ -317,6 +334,13 @@ export function ProfilesScreen({ appId, tab }: { appId: string | null; tab: Prof
                 saveProblem={scriptProblem}
                 suspensions={suspensions}
                 isDefault={selected === DEFAULT_APP}
+                ownProfiles={list.map((p) => p.app_id).filter((a) => a !== DEFAULT_APP)}
+                savedAt={profile.updated_at}
+                formatterDirty={formatterDirty}
+                versionNote={versionNote}
+                onVersionNote={setVersionNote}
+                onRestored={onRestored}
+                deadLetterId={deadLetter}
                 onChange={(formatter) => update({ ...draft, formatter })}
               />
             )}
