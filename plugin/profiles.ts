@@ -6,6 +6,8 @@ import { bodyValidator } from './schemas/validate.js';
 import { DEFAULT_PROFILE, ProfileSettingsSchema, type ProfileSettings } from './schemas/profile.js';
 import type { Store } from './store/store.js';
 import type { FormatterPool } from '../sandbox/formatter-pool.js';
+import type { MqttConnectionSettings } from './mqtt/mqtt-settings.js';
+import { brokerOf, subscriptionOf, subscriptionsOverlap } from './networks/thingpark/mqtt-topics.js';
 
 export const profileValidator = bodyValidator(ProfileSettingsSchema, 'invalid_profile');
 
@@ -33,6 +35,26 @@ export function formatterSpec(settings: ProfileSettings): FormatterSpec {
   const { type, script, timeout_ms } = settings.formatter;
   const effective = type === 'javascript' && script.trim() === '' ? 'none' : type;
   return { type: effective, script, timeoutMs: timeout_ms };
+}
+
+/**
+ * A write-only broker password is kept by a save without one only for the same broker, user and
+ * CA: else anyone who may edit the profile could send the stored secret to a broker of theirs.
+ */
+function storedPassword(now: MqttConnectionSettings, before: MqttConnectionSettings | undefined): string | undefined {
+  if (!before || before.url !== now.url || before.username !== now.username || before.ca !== now.ca) return undefined;
+  return before.password;
+}
+
+/** The schema's pattern lets ports up to 99999 through; the URL must be one a socket can open. */
+function checkBrokerUrl(url: string, path: string, refuse: (message: string, path: string) => never): void {
+  let port = 0;
+  try {
+    port = Number(new URL(url).port || 0);
+  } catch {
+    refuse('the broker URL does not parse', path);
+  }
+  if (port > 65535) refuse('the broker port must be 1..65535', path);
 }
 
 /**
@@ -106,7 +128,10 @@ export class Profiles {
   async put(appId: string, body: unknown, note: string | null = null): Promise<{ created: boolean; settings: ProfileSettings; formatterVersion: number }> {
     const settings = profileValidator.parse(body ?? {});
     const before = await this.store.getProfile(appId);
-    if (settings.network === 'thingpark') this.connectThingpark(appId, settings, before?.settings);
+    if (settings.network === 'thingpark') {
+      this.connectThingpark(appId, settings, before?.settings);
+      await this.refuseSharedTopics(appId, settings);
+    }
     if (settings.tts_mqtt) this.connectTtsMqtt(appId, settings, before?.settings);
     // A device belongs to one network: its ids, credentials and messages are that network's.
     if (before && (before.settings.network ?? 'tts') !== settings.network && (await this.store.listDevices({ appId, limit: 1 })).items.length > 0) {
@@ -142,16 +167,37 @@ export class Profiles {
     if (!tp) return refuse('a ThingPark profile needs thingpark: {as_id, as_key, downlink_url}, or {as_id, transport: "mqtt", mqtt}');
     const stored = before?.network === 'thingpark' ? before.thingpark : undefined;
     tp.as_key = (tp.as_key ?? stored?.as_key)?.toLowerCase();
-    if (tp.mqtt) tp.mqtt.password ??= stored?.mqtt?.password;
+    if (tp.mqtt) tp.mqtt.password ??= storedPassword(tp.mqtt, stored?.mqtt);
     if (tp.transport !== 'mqtt') {
       if (!tp.as_key) refuse('thingpark.as_key is required (the Tunnel Interface Authentication Key, 32 hex digits)');
       if (!tp.downlink_url) refuse('thingpark.downlink_url is required over HTTP (the LRC downlink endpoint)');
       return;
     }
     if (!tp.mqtt) return refuse('thingpark.mqtt is required with transport mqtt: {url, username, password, uplink_topic, downlink_topic}', '/thingpark/mqtt');
-    if (!tp.mqtt.password) refuse('thingpark.mqtt.password is required (the broker password of the plugin\'s user)', '/thingpark/mqtt/password');
+    if (!tp.mqtt.password) refuse('thingpark.mqtt.password is required (the broker password of the plugin\'s user; again when the broker or user changes)', '/thingpark/mqtt/password');
+    checkBrokerUrl(tp.mqtt.url, '/thingpark/mqtt/url', refuse);
     // One topic for both ways would bring the plugin its own downlinks as reports.
     if (tp.mqtt.uplink_topic === tp.mqtt.downlink_topic) refuse('thingpark.mqtt.uplink_topic and downlink_topic must differ', '/thingpark/mqtt/downlink_topic');
+  }
+
+  /**
+   * Two ThingPark connections on one broker must not share topics: each would take the other's
+   * devices (their reports) and send to them (downlinks). Each needs its own topic patterns.
+   */
+  private async refuseSharedTopics(appId: string, settings: ProfileSettings): Promise<void> {
+    const mine = settings.thingpark?.transport === 'mqtt' ? settings.thingpark.mqtt : undefined;
+    if (!mine) return;
+    for (const other of await this.store.listProfiles()) {
+      const theirs = other.settings.network === 'thingpark' && other.settings.thingpark?.transport === 'mqtt' ? other.settings.thingpark.mqtt : undefined;
+      if (other.appId === appId || !theirs || brokerOf(theirs.url) !== brokerOf(mine.url)) continue;
+      const topics = [subscriptionOf(mine.uplink_topic), subscriptionOf(mine.downlink_topic)];
+      const taken = [subscriptionOf(theirs.uplink_topic), subscriptionOf(theirs.downlink_topic)];
+      if (topics.some((t) => taken.some((u) => subscriptionsOverlap(t, u)))) {
+        throw new DomainError('conflict', 'topic_in_use', `ThingPark connection '${other.appId}' uses the same topics on this broker; give each connection its own topic patterns`, {
+          app_id: other.appId,
+        });
+      }
+    }
   }
 
   /**
@@ -159,17 +205,17 @@ export class Profiles {
    * Default's; the password is write-only like the AS key.
    */
   private connectTtsMqtt(appId: string, settings: ProfileSettings, before: ProfileSettings | undefined): void {
-    const refuse = (message: string) => {
-      throw new DomainError('invalid', 'invalid_profile', message, { errors: [{ path: '/tts_mqtt', message }] });
+    const refuse = (message: string, path = '/tts_mqtt') => {
+      throw new DomainError('invalid', 'invalid_profile', message, { errors: [{ path, message }] });
     };
     const mqtt = settings.tts_mqtt!;
     if (settings.network !== 'tts') refuse('tts_mqtt is for TTS profiles');
     if (appId === DEFAULT_PROFILE) refuse('the Default profile serves every application without a profile; add a profile for the application to connect to TTS over MQTT');
-    if (mqtt.password === undefined) {
-      const stored = before?.tts_mqtt?.password;
-      if (!stored) refuse('tts_mqtt.password is required (a TTS API key that may read traffic and write downlinks)');
-      mqtt.password = stored;
-    }
+    // The user is the application (TTS's rule): another application's user would reach its devices.
+    if (mqtt.username.split('@')[0] !== appId) refuse(`tts_mqtt.username must be this application's: ${appId} or ${appId}@<tenant>`, '/tts_mqtt/username');
+    checkBrokerUrl(mqtt.url, '/tts_mqtt/url', refuse);
+    mqtt.password ??= storedPassword(mqtt, before?.tts_mqtt);
+    if (!mqtt.password) refuse('tts_mqtt.password is required (a TTS API key that may read traffic and write downlinks; again when the broker or user changes)', '/tts_mqtt/password');
   }
 
   /** Lifts the suspensions this profile's save may fix: its application's, or for Default, those without a profile. */

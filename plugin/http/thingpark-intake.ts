@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { HttpError } from './http-error.js';
 import { intakeAnswers } from './intake-answers.js';
 import type { ThingparkReports } from '../networks/thingpark/thingpark-reports.js';
+import { THINGPARK_BODY_LIMIT_BYTES } from '../networks/thingpark/report.js';
 
 /**
  * The query as the LRC meant it: percent-decoded, a `+` left a plus (a Time offset sent unencoded
@@ -25,11 +26,6 @@ function queryOf(search: string): URLSearchParams {
   return query;
 }
 
-/**
- * ThingPark reports are a few KiB (an uplink with ten gateways is ~3 KiB); reading XML costs about
- * a second per MiB, and a report is read before its token can be checked.
- */
-export const THINGPARK_BODY_LIMIT_BYTES = 64 * 1024;
 
 /** `/thingpark/{app_id}`, in any case, with an optional trailing slash. */
 const REPORT_PATH = /^\/thingpark\/([^/]{1,100})\/?$/i;

@@ -31,6 +31,7 @@ interface Held {
  */
 export class MqttConnections {
   private readonly links = new Map<string, Held>();
+  private closed = false;
   /** Distinct per plugin instance: two instances on one broker must not take over each other's session. */
   private readonly instance = randomBytes(4).toString('hex');
 
@@ -46,6 +47,8 @@ export class MqttConnections {
 
   /** Makes the profile's connection match `endpoint`: opens, replaces, keeps, or (null) closes it. */
   async set(appId: string, endpoint: MqttEndpoint | null): Promise<void> {
+    // A profile save still running when the plugin closes opens nothing after it.
+    if (this.closed) endpoint = null;
     const held = this.links.get(appId);
     const fingerprint = endpoint ? fingerprintOf(endpoint) : '';
     if (held && held.fingerprint === fingerprint) {
@@ -57,7 +60,7 @@ export class MqttConnections {
       this.links.delete(appId);
       await held.link.stop();
     }
-    if (!endpoint) return;
+    if (!endpoint || this.closed) return;
     const entry: Held = { fingerprint, endpoint, link: this.newLink(appId, endpoint, () => entry) };
     this.links.set(appId, entry);
     entry.link.start();
@@ -81,6 +84,7 @@ export class MqttConnections {
   }
 
   async closeAll(): Promise<void> {
+    this.closed = true;
     const all = [...this.links.values()];
     this.links.clear();
     await Promise.all(all.map(({ link }) => link.stop()));

@@ -10,6 +10,8 @@ import type { ProfileSettings } from '../schemas/profile.js';
 
 /** Messages of one connection being processed at once; more are dropped (QoS 0 is at most once anyway). */
 const MAX_IN_FLIGHT = 1000;
+/** Their payload bytes: a message of a connection holds its payload, text and parse while it waits. */
+const MAX_IN_FLIGHT_BYTES = 16 * 1024 * 1024;
 
 /** A message from a profile's broker, parsed, for the profile it came in for. */
 export interface BrokerMessage {
@@ -36,12 +38,14 @@ export interface InboxServices {
  */
 export class MqttInbox {
   private readonly refusals = new EventThrottle();
-  private readonly inFlight = new Map<string, number>();
+  private readonly inFlight = new Map<string, { messages: number; bytes: number }>();
 
   constructor(
     private readonly deps: InboxServices & {
       /** "TTS" or "ThingPark", for event titles. */
       label: string;
+      /** Largest message taken (its network's report limit); larger ones are refused unread. */
+      maxBytes: number;
       /** Whether the profile, as it is now, takes messages on this connection. */
       wants(appId: string, settings: ProfileSettings): boolean;
       take(message: BrokerMessage): Promise<unknown>;
@@ -49,22 +53,27 @@ export class MqttInbox {
   ) {}
 
   receive(appId: string, topic: string, payload: Buffer): void {
-    const busy = this.inFlight.get(appId) ?? 0;
-    if (busy >= MAX_IN_FLIGHT) {
-      void this.refused(appId, topic, new DomainError('unavailable', 'overloaded', `more than ${MAX_IN_FLIGHT} messages waiting; this one was dropped`));
+    const busy = this.inFlight.get(appId) ?? { messages: 0, bytes: 0 };
+    if (busy.messages >= MAX_IN_FLIGHT || busy.bytes + payload.length > MAX_IN_FLIGHT_BYTES) {
+      const why = `more than ${MAX_IN_FLIGHT} messages or ${MAX_IN_FLIGHT_BYTES / 1024 / 1024} MiB waiting; this one was dropped`;
+      void this.refused(appId, topic, new DomainError('unavailable', 'overloaded', why));
       return;
     }
-    this.inFlight.set(appId, busy + 1);
+    busy.messages++;
+    busy.bytes += payload.length;
+    this.inFlight.set(appId, busy);
+    const size = payload.length;
     void this.handle(appId, topic, payload)
       .catch((err: unknown) => this.refused(appId, topic, err))
       .finally(() => {
-        const left = (this.inFlight.get(appId) ?? 1) - 1;
-        if (left > 0) this.inFlight.set(appId, left);
-        else this.inFlight.delete(appId);
+        busy.messages--;
+        busy.bytes -= size;
+        if (busy.messages === 0) this.inFlight.delete(appId);
       });
   }
 
   private async handle(appId: string, topic: string, payload: Buffer): Promise<void> {
+    if (payload.length > this.deps.maxBytes) throw new DomainError('too_large', 'too_large', `a message of ${payload.length} bytes; the limit is ${this.deps.maxBytes}`);
     const profile = await this.deps.profiles.resolve(appId);
     // Deleted, disabled or moved away from MQTT since the message left the broker.
     if (profile.profileId !== appId || !this.deps.wants(appId, profile.settings)) return;

@@ -1,5 +1,5 @@
 import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { rootCertificates, connect as tlsConnect } from 'node:tls';
 import { MqttClient } from 'mqtt';
 import type { MqttConnection } from './mqtt-settings.js';
 import { limitPacketSize } from './packet-limit.js';
@@ -50,11 +50,16 @@ const AUTH_REFUSED = new Set([4, 5]);
 export class MqttLink {
   private client: MqttClient | null = null;
   private timer: NodeJS.Timeout | null = null;
+  /** Attempts that failed since the last good connection (shown). */
   private failures = 0;
+  /** The backoff's exponent: reset only once a connection stayed up (see retry). */
+  private level = 0;
   private authRefused = false;
   /** The error an attempt or a connection ended with, kept for the status the retry shows. */
   private lastError: string | null = null;
   private stopped = false;
+  /** When the current connection was established (Date.now()), null while not connected. */
+  private connectedAt: number | null = null;
   private current: LinkStatus;
 
   constructor(private readonly options: LinkOptions) {
@@ -91,6 +96,17 @@ export class MqttLink {
 
   private connect(): void {
     if (this.stopped) return;
+    try {
+      this.open();
+    } catch (err) {
+      // Settings are checked on save; what still cannot open (a URL Node will not take) is an error, not a hang.
+      this.lastError = err instanceof Error ? err.message.slice(0, 500) : String(err);
+      this.authRefused = true;
+      this.retry();
+    }
+  }
+
+  private open(): void {
     const { connection } = this.options;
     const url = new URL(connection.url);
     const secure = url.protocol === 'mqtts:';
@@ -100,7 +116,8 @@ export class MqttLink {
     const client = new MqttClient(
       () => {
         const socket: Socket = secure
-          ? tlsConnect({ host, port, servername: host, ...(connection.ca ? { ca: [connection.ca] } : {}) })
+          ? // Node's `ca` replaces the system CAs: a private CA is trusted besides them, not instead.
+            tlsConnect({ host, port, servername: host, ...(connection.ca ? { ca: [...rootCertificates, connection.ca] } : {}) })
           : netConnect({ host, port });
         limitPacketSize(socket, this.options.maxPacketBytes, (why) => {
           this.lastError = why;
@@ -131,6 +148,9 @@ export class MqttLink {
           client.end(true);
           return;
         }
+        // Failures count on until the connection has stayed up a while: a broker that takes and
+        // drops at once would otherwise be retried at the base delay forever.
+        this.connectedAt = Date.now();
         this.failures = 0;
         this.setStatus('connected', null);
       });
@@ -152,11 +172,14 @@ export class MqttLink {
   }
 
   private retry(): void {
+    if (this.connectedAt !== null && Date.now() - this.connectedAt >= this.options.backoff.maxMs) this.level = 0;
+    this.connectedAt = null;
     const auth = this.authRefused;
     const { backoff } = this.options;
     const base = auth ? backoff.authBaseMs : backoff.baseMs;
     const max = auth ? backoff.authMaxMs : backoff.maxMs;
-    const delay = Math.min(max, base * 2 ** Math.min(this.failures, 20)) * (0.7 + 0.6 * this.options.random());
+    const delay = Math.min(max, base * 2 ** Math.min(this.level, 20)) * (0.7 + 0.6 * this.options.random());
+    this.level++;
     this.failures++;
     const why = this.lastError ?? (this.current.state === 'connected' ? 'the broker closed the connection' : 'the connection failed');
     this.lastError = null;

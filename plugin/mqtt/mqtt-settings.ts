@@ -39,6 +39,14 @@ export const TtsMqttSettingsSchema = Type.Object(
 );
 export type TtsMqttSettings = Static<typeof TtsMqttSettingsSchema>;
 
+/** A profile's stored broker connection (TTS's or ThingPark's), password included when set. */
+export interface MqttConnectionSettings {
+  url: string;
+  username: string;
+  password?: string | undefined;
+  ca: string | null;
+}
+
 /** What a link needs to connect, whatever the network. */
 export interface MqttConnection {
   url: string;

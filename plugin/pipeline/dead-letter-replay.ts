@@ -11,6 +11,8 @@ type Deps = { store: Store; networks: Networks; profiles: Profiles; uplinks: Upl
 
 /** Dead letters one replay-all takes, oldest first; the rest wait for the next one. */
 export const REPLAY_ALL_LIMIT = 1000;
+/** Wall time one replay-all may take (each replay runs the formatter): the rest wait for the next call. */
+export const REPLAY_ALL_BUDGET_MS = 30_000;
 
 /**
  * Runs a dead letter's uplink through today's profile and formatter. Stored: it leaves the list;
@@ -43,12 +45,18 @@ export interface ReplayAllResult {
 
 /** Every dead letter of an application not replayed yet, each once, oldest first. */
 export async function replayAllDeadLetters(deps: Deps, appId: string): Promise<ReplayAllResult> {
-  // Taken once, before any replay: the dead letters a failed replay makes are not replayed again.
-  const letters = await deps.store.listDeadLetters({ appId, limit: REPLAY_ALL_LIMIT + 1, pendingOnly: true, oldestFirst: true });
-  const result: ReplayAllResult = { app_id: appId, replayed: 0, stored: 0, failed: 0, skipped: 0, more: letters.length > REPLAY_ALL_LIMIT };
-  for (const letter of letters.slice(0, REPLAY_ALL_LIMIT)) {
+  // Ids taken once, before any replay (the dead letters a failed replay makes are not replayed
+  // again); each letter's body is read only when its turn comes.
+  const ids = await deps.store.pendingDeadLetterIds(appId, REPLAY_ALL_LIMIT + 1);
+  const result: ReplayAllResult = { app_id: appId, replayed: 0, stored: 0, failed: 0, skipped: 0, more: ids.length > REPLAY_ALL_LIMIT };
+  const until = Date.now() + REPLAY_ALL_BUDGET_MS;
+  for (const id of ids.slice(0, REPLAY_ALL_LIMIT)) {
+    if (Date.now() > until) {
+      result.more = true;
+      break;
+    }
     try {
-      const outcome = await replayDeadLetter(deps, letter.id);
+      const outcome = await replayDeadLetter(deps, id);
       result.replayed++;
       if (outcome.status === 'dead_letter') result.failed++;
       else result.stored++;

@@ -2,6 +2,7 @@ import type { FormatterError, FormatterSpec, JsonObject, LogEntry } from '../../
 import { jsonDifferences, type Difference } from '../../formatters/json-diff.js';
 import type { FormatterPool } from '../../sandbox/formatter-pool.js';
 import { DomainError } from '../domain-error.js';
+import type { NeutralUplink } from '../networks/network.js';
 import type { Networks } from '../networks/networks.js';
 import { formatterSpec, type Profiles } from '../profiles.js';
 import type { RecentTest } from '../schemas/formatter-test.js';
@@ -55,14 +56,20 @@ export async function runOnRecentUplinks(
     });
   }
   const recent = await deps.store.listRecentUplinks(appId, req.limit ?? 200);
-  // All at once: the pool batches them into its scratch process and runs them in turn.
-  const items = await Promise.all(recent.map((r) => rerun(deps, appId, spec, r)));
+  // One after another, so those not started within the budget fail with a `limit` error instead of
+  // holding the request (a call costs the scratch process ~1 ms besides the formatter's own time).
+  const until = Date.now() + RECENT_TEST_BUDGET_MS;
+  const items: RecentRun[] = [];
+  for (const r of recent) items.push(await rerun(deps, appId, spec, r, until));
   const counts = { same: 0, changed: 0, failed: 0, total: items.length };
   for (const item of items) counts[item.status]++;
   return { app_id: appId, counts, items };
 }
 
-async function rerun(deps: { formatters: FormatterPool; networks: Networks }, appId: string, spec: FormatterSpec, r: RecentUplink): Promise<RecentRun> {
+/** Wall time of one run on recent uplinks (up to 200 formatter calls of up to 5 s each). */
+export const RECENT_TEST_BUDGET_MS = 20_000;
+
+async function rerun(deps: { formatters: FormatterPool; networks: Networks }, appId: string, spec: FormatterSpec, r: RecentUplink, until: number): Promise<RecentRun> {
   const stored = 'data' in r.outcome ? r.outcome.data : null;
   const base = {
     seq: r.seq,
@@ -72,8 +79,16 @@ async function rerun(deps: { formatters: FormatterPool; networks: Networks }, ap
     stored,
     stored_error: 'error' in r.outcome ? r.outcome.error : null,
   };
-  const uplink = deps.networks.get(r.network).uplinkOf(JSON.parse(r.report) as JsonObject, appId, new Date(r.receivedAt));
-  if (!uplink) throw new Error(`recent uplink ${r.seq} of '${appId}' is no uplink report`);
+  const failed = (fPort: number, error: FormatterError): RecentRun => ({ ...base, f_port: fPort, status: 'failed', output: null, error, warnings: [], logs: [], differences: [] });
+  // A row the network no longer reads as an uplink (its rules changed since) fails alone, not the run.
+  let uplink: NeutralUplink | null = null;
+  try {
+    uplink = deps.networks.get(r.network).uplinkOf(JSON.parse(r.report) as JsonObject, appId, new Date(r.receivedAt));
+  } catch (err) {
+    return failed(0, { kind: 'contract', message: `the stored report is no uplink any more: ${err instanceof Error ? err.message.slice(0, 300) : 'unreadable'}` });
+  }
+  if (!uplink) return failed(0, { kind: 'contract', message: 'the stored report is no uplink' });
+  if (Date.now() > until) return failed(uplink.fPort, { kind: 'limit', message: `not run: the run took longer than ${RECENT_TEST_BUDGET_MS / 1000} s` });
   const report = await deps.formatters.runUplink(appId, spec, formatterCall(uplink), 'test');
   const output = report.ok && report.output ? report.output : null;
   const differences = output && stored ? jsonDifferences(stored, output) : [];

@@ -626,11 +626,16 @@ export class SqliteStore implements Store {
   // ---- dead letters
 
   async listDeadLetters(q: DeadLetterQuery) {
-    const filter = where([q.appId && ['app_id = ?', q.appId], q.pendingOnly && ['replayed_at IS NULL']]);
-    const rows = this.db
-      .prepare<SqlValue[], DeadLetterRow>(`SELECT * FROM dead_letters ${filter.sql} ORDER BY id ${q.oldestFirst ? 'ASC' : 'DESC'} LIMIT ?`)
-      .all(...filter.params, q.limit);
+    const filter = where([q.appId && ['app_id = ?', q.appId]]);
+    const rows = this.db.prepare<SqlValue[], DeadLetterRow>(`SELECT * FROM dead_letters ${filter.sql} ORDER BY id DESC LIMIT ?`).all(...filter.params, q.limit);
     return rows.map(toDeadLetter);
+  }
+
+  async pendingDeadLetterIds(appId: string, limit: number) {
+    return this.db
+      .prepare<[string, number], { id: number }>('SELECT id FROM dead_letters WHERE app_id = ? AND replayed_at IS NULL ORDER BY id LIMIT ?')
+      .all(appId, limit)
+      .map((r) => r.id);
   }
 
   async getDeadLetter(id: number) {

@@ -80,10 +80,6 @@ export interface MeasurementQuery {
 export interface DeadLetterQuery {
   appId?: string;
   limit: number;
-  /** Only those not replayed yet. */
-  pendingOnly?: boolean;
-  /** Oldest first (default newest first). */
-  oldestFirst?: boolean;
 }
 
 export interface BucketQuery {
@@ -141,6 +137,8 @@ export interface Store {
 
   // dead letters
   listDeadLetters(q: DeadLetterQuery): Promise<DeadLetter[]>;
+  /** Ids only, oldest first, of an application's dead letters not replayed yet. */
+  pendingDeadLetterIds(appId: string, limit: number): Promise<number[]>;
   getDeadLetter(id: number): Promise<DeadLetter | null>;
 
   // events

@@ -721,17 +721,17 @@ function (global, LIMITS, CAPTURE_SUFFIX, bufferExports) {
       ',"dm":' + (downlinkStyle === 'thinger' && readsSecondArgument(downlinkFn)) + '}';
   }
 
-  /** decodeUplink's result with what normalizeUplink made of it; run serializes the parts apart. */
+  /** decodeUplink's result (as JSON already) with what normalizeUplink made of it. */
   class Normalizing {
     // Fields are defined, not assigned, so setters user code put on Object.prototype never run.
-    /** @type {unknown} */
+    /** @type {string} */
     decoded;
     /** @type {unknown} */
     normalized;
     /** @type {[head: string, stack: string] | undefined} */
     thrown;
     /**
-     * @param {unknown} decoded
+     * @param {string} decoded
      * @param {unknown} normalized
      * @param {[head: string, stack: string] | undefined} thrown
      */
@@ -748,14 +748,18 @@ function (global, LIMITS, CAPTURE_SUFFIX, bufferExports) {
    * @param {any} decoded
    */
   function normalize(decoded) {
-    if (typeof decoded !== 'object' || decoded === null) return new Normalizing(decoded, undefined, undefined);
+    // Nothing returned: the host says so as for any decodeUplink.
+    if (decoded === undefined) return undefined;
+    // Serialized first: nothing the normalizer does to `data` (a cycle, a throwing getter) reaches the decoded output.
+    const decodedJson = toJson(decoded);
+    if (typeof decoded !== 'object' || decoded === null) return new Normalizing(decodedJson, undefined, undefined);
     const data = decoded.data;
     const errors = decoded.errors;
-    if ((errors && errors.length) || !data) return new Normalizing(decoded, undefined, undefined);
+    if ((errors && errors.length) || !data) return new Normalizing(decodedJson, undefined, undefined);
     try {
-      return new Normalizing(decoded, /** @type {UserFunction} */ (normalizeUplinkFn)({ data }), undefined);
+      return new Normalizing(decodedJson, /** @type {UserFunction} */ (normalizeUplinkFn)({ data }), undefined);
     } catch (err) {
-      return new Normalizing(decoded, undefined, describeThrown(err));
+      return new Normalizing(decodedJson, undefined, describeThrown(err));
     }
   }
 
@@ -765,13 +769,14 @@ function (global, LIMITS, CAPTURE_SUFFIX, bufferExports) {
    * @param {Normalizing} result
    */
   function normalizingJson(result) {
-    const decoded = toJson(result.decoded);
+    const decoded = result.decoded;
     if (result.thrown !== undefined) return '{"decoded":' + decoded + ',"thrown":' + JSONStringify(result.thrown) + '}';
     if (result.normalized === undefined) return '{"decoded":' + decoded + '}';
     try {
       return '{"decoded":' + decoded + ',"normalized":' + toJson(result.normalized) + '}';
     } catch (err) {
-      if (!(err instanceof SerializeFailure)) throw err;
+      // A toJSON or getter of the normalizer's output that throws is the normalizer's failure too.
+      if (!(err instanceof SerializeFailure)) return '{"decoded":' + decoded + ',"thrown":' + JSONStringify(describeThrown(err)) + '}';
       return '{"decoded":' + decoded + ',"unfit":' + JSONStringify(stringSlice(err.message, 0, 500)) + '}';
     }
   }
@@ -851,6 +856,8 @@ function (global, LIMITS, CAPTURE_SUFFIX, bufferExports) {
     try {
       result = invoke(head, first, second);
     } catch (err) {
+      // normalize() serializes the decoded output inside the call.
+      if (err instanceof SerializeFailure) return failure(err.kind, err.message, '');
       const thrown = describeThrown(err);
       return failure('runtime', thrown[0], thrown[1]);
     }

@@ -5,6 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PluginHarness, TestClock } from '../helpers/plugin-harness.js';
+import { VECTOR, postReport, uplinkReport } from '../helpers/thingpark-peer.js';
 import { expectError, uplinkBody } from '../helpers/tts-bodies.js';
 
 const APP = 'greenhouse-app';
@@ -149,6 +150,20 @@ describe('formatter workflow', () => {
       const all = await recent({});
       expect(all.body.items.map((i: { output: { temperature: number } }) => i.output.temperature)).toEqual([0.08, 0.07, 0.06, 0.05, 0.04]);
       expect((await recent({ limit: 2 })).body.items).toHaveLength(2);
+    });
+
+    it('a ThingPark report that came with a byte order mark runs again like any other', async () => {
+      const tp = 'tp-bom-app';
+      const asKey = '5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e';
+      await plugin.request('PUT', `/api/profiles/${tp}`, {
+        body: { network: 'thingpark', formatter: { type: 'javascript', script: 'module.exports.uplink = function (p, m) { return { fcnt: m.DevEUI_uplink.FCntUp }; };' }, thingpark: { as_id: VECTOR.asId, as_key: asKey, downlink_url: 'https://lrc.example.com/downlink', max_clock_skew_s: 0 } },
+      });
+      const report = uplinkReport({ devEui: 'A000000000000001', fCntUp: 1, bytes: [1, 2] });
+      const res = await postReport(plugin, tp, report, { asId: VECTOR.asId, asKey, raw: `\ufeff${JSON.stringify(report)}` });
+      expect(res.body.status).toBe('stored');
+      const again = await plugin.request('POST', '/api/formatters/test-recent', { body: { app_id: tp } });
+      expect(again.status).toBe(200);
+      expect(again.body.counts).toEqual({ same: 1, changed: 0, failed: 0, total: 1 });
     });
 
     it('refused: a draft that does not compile (400 formatter_invalid), a bad body (400), another token (401)', async () => {

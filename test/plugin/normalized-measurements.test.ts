@@ -231,6 +231,7 @@ function normalizeUplink() { var list = []; for (var i = 0; i < 64; i++) list.pu
       ['from after to', `?quantity=air.temperature&from=${encodeURIComponent(at(5))}&to=${encodeURIComponent(at(1))}`],
       ['a limit too large', '?quantity=air.temperature&limit=100001'],
       ['a bad time', '?quantity=air.temperature&from=yesterday'],
+      ['a leap second (RFC 3339 allows it, Date cannot hold it)', '?quantity=air.temperature&from=2016-12-31T23:59:60Z'],
     ])('%s', async (_name, query) => {
       expectError(await plugin.request('GET', `/api/measurements${query}`), 400);
     });

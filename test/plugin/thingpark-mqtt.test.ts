@@ -153,8 +153,8 @@ describe('ThingPark over MQTT', () => {
 
     it('a broker that cannot be reached: the message waits to be retried (thingpark_mqtt_unavailable); a clear is a 502', async () => {
       await withDevice();
-      // Same profile, a broker that is down: the connection is replaced and keeps trying.
-      await profile({}, { url: 'mqtt://127.0.0.1:9', password: undefined });
+      // Same profile, a broker that is down (its password given again: a new broker gets no stored one).
+      await profile({}, { url: 'mqtt://127.0.0.1:9' });
       await eventually(async () => (await connection()).state === 'connecting', 'reconnecting');
       const created = await plugin.request('POST', `/api/devices/${EUI}/messages`, { body: { message_id: 'w1', message: { level: 2 }, f_port: 3 } });
       expect(created.body.result).toMatchObject({ status: 'PENDING', detail: 'retrying', error: { code: 'thingpark_mqtt_unavailable' } });
@@ -183,6 +183,36 @@ describe('ThingPark over MQTT', () => {
       await up(EUI, 1, [5]);
       await eventually(async () => (await rows(EUI)).length === 1, 'the next good uplink');
     });
+  });
+
+  it('a report over 64 KiB is refused unread (as over HTTP), the connection kept', async () => {
+    await profile();
+    await connected();
+    const big = uplinkReport({ devEui: EUI, fCntUp: 1, bytes: [1] });
+    big.DevEUI_uplink.CustomerData = { note: 'x'.repeat(70 * 1024) };
+    await publish(uplinkTopic(EUI), big);
+    expect(await refusal()).toMatchObject({ details: { code: 'too_large' } });
+    expect((await plugin.request('GET', '/api/devices')).body.items).toEqual([]);
+    expect((await connection()).state).toBe('connected');
+  });
+
+  it('two ThingPark connections on one broker cannot share topics (each would take the other\'s devices): 409', async () => {
+    await profile();
+    const same = await put({ as_id: VECTOR.asId, transport: 'mqtt', mqtt: mqttSettings() }, {}, 'tp-other');
+    expectError(same, 409, 'topic_in_use');
+    expect(same.body.error.details).toEqual({ app_id: APP });
+    // A wildcard level meets any name in its place.
+    const overlapping = await put({ as_id: VECTOR.asId, transport: 'mqtt', mqtt: mqttSettings({ uplink_topic: 'mqtt/things/{DevEUI}/uplink', downlink_topic: 'other/{DevEUI}/down' }) }, {}, 'tp-other');
+    expectError(overlapping, 409, 'topic_in_use');
+    const own = await put({ as_id: VECTOR.asId, transport: 'mqtt', mqtt: mqttSettings({ uplink_topic: 'b/things/{DevEUI}/uplink', downlink_topic: 'b/things/{DevEUI}/downlink' }) }, {}, 'tp-other');
+    expect(own.status, own.text).toBe(201);
+  });
+
+  it('the stored password is not kept when the broker changes: it would go to the new broker', async () => {
+    await profile();
+    const moved = await put({ as_id: VECTOR.asId, transport: 'mqtt', mqtt: { url: 'mqtt://127.0.0.1:9', username: PLUGIN_USER.username } });
+    expectError(moved, 400, 'invalid_profile');
+    expect(moved.body.error.details.errors[0].path).toBe('/thingpark/mqtt/password');
   });
 
   it('a ThingPark MQTT profile and a TTS MQTT profile on one broker do not mix', async () => {

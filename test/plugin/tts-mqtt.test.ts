@@ -6,6 +6,7 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { eventually } from '../helpers/eventually.js';
+import { FakeBroker } from '../helpers/fake-broker.js';
 import { Mosquitto, TTS_SERVER_USER } from '../helpers/mosquitto.js';
 import { PluginHarness } from '../helpers/plugin-harness.js';
 import { fixture } from '../helpers/fixtures.js';
@@ -235,6 +236,55 @@ describe('TTS over MQTT', () => {
     await eventually(async () => (await rows('dev-b')).length === 2, 'B\'s second uplink');
     expect(seen).toEqual([]);
     await spy.endAsync(true);
+  });
+
+  describe('what a hostile admin, broker or publisher would try', () => {
+    it('the stored key is kept by a save without one only for the same broker and user: never sent to a new broker', async () => {
+      const theirs = await new FakeBroker().start();
+      try {
+        await profile(A);
+        await connected(A.app);
+        const moved = await plugin.request('PUT', `/api/profiles/${A.app}`, { body: { tts_mqtt: { url: theirs.url, username: A.user } } });
+        expectError(moved, 400, 'invalid_profile');
+        expect(moved.body.error.details.errors[0].path).toBe('/tts_mqtt/password');
+        await new Promise((r) => setTimeout(r, 300));
+        expect(theirs.connects).toEqual([]);
+        expect((await connection(A.app)).state).toBe('connected');
+      } finally {
+        await theirs.stop();
+      }
+    });
+
+    it('the MQTT user must be the profile\'s own application (another\'s would reach its devices)', async () => {
+      const res = await plugin.request('PUT', `/api/profiles/${B.app}`, { body: { tts_mqtt: { url: broker.url, username: A.user, password: A.key } } });
+      expectError(res, 400, 'invalid_profile');
+      expect(res.body.error.details.errors[0].path).toBe('/tts_mqtt/username');
+    });
+
+    it('a broker port no socket can open is refused on save, not left connecting', async () => {
+      const res = await plugin.request('PUT', `/api/profiles/${A.app}`, { body: { tts_mqtt: { url: 'mqtt://127.0.0.1:99999', username: A.user, password: A.key } } });
+      expectError(res, 400, 'invalid_profile');
+    });
+
+    it('a broker that takes and drops every connection at once gets a growing backoff, not a reconnect a second', async () => {
+      const flappy = await new FakeBroker({ dropAfterSuback: true }).start();
+      try {
+        await plugin.request('PUT', `/api/profiles/${A.app}`, { body: { tts_mqtt: { url: flappy.url, username: A.user, password: A.key } } });
+        await new Promise((r) => setTimeout(r, 3000));
+        // 0.1 + 0.2 + 0.4 + 0.8 + 1 s…: about 6 in 3 s; at the base delay it was about 28.
+        expect(flappy.connects.length).toBeLessThanOrEqual(8);
+      } finally {
+        await flappy.stop();
+      }
+    });
+
+    it('a save still running when the plugin closes opens no connection after it', async () => {
+      const saving = plugin.app.services.profiles.put(A.app, { tts_mqtt: { url: broker.url, username: A.user, password: A.key } });
+      await plugin.app.close();
+      await saving;
+      await new Promise((r) => setTimeout(r, 300));
+      expect(plugin.app.services.connections.counts()).toEqual({ connected: 0, connecting: 0, error: 0, disabled: 0 });
+    });
   });
 
   describe('settings', () => {

@@ -92,6 +92,25 @@ describe('normalizeUplink failing: the normalization fails, the decoded data sta
     expect(report.normalized?.error).toEqual({ kind: 'contract', message: 'normalizeUplink output.data.air.temperature is NaN' });
   });
 
+  it('a normalizer whose output throws when read (toJSON, a getter), or that makes `data` circular: the normalization fails, the data stands', async () => {
+    const toJson = await runtime.runUplink('norm-tojson', withNormalizer('return { data: { toJSON: function () { throw new Error("boom"); } } };'), uplink('00 E7 50'));
+    expect(toJson).toMatchObject({ ok: true, output: { temperature: 23.1, humidity: 40 } });
+    expect(toJson.normalized?.error).toMatchObject({ kind: 'runtime', message: 'Error: boom' });
+    const getter = await runtime.runUplink('norm-getter', withNormalizer('return { get data() { throw new Error("boom"); } };'), uplink('00 E7 50'));
+    expect(getter).toMatchObject({ ok: true, output: { temperature: 23.1, humidity: 40 } });
+    expect(getter.normalized?.error?.message).toBe('Error: boom');
+    const cycle = await runtime.runUplink('norm-cycle', withNormalizer('input.data.self = input.data; return { data: { air: { temperature: 1 } } };'), uplink('00 E7 50'));
+    expect(cycle).toMatchObject({ ok: true, output: { temperature: 23.1, humidity: 40 } });
+    expect(cycle.normalized?.measurements).toEqual([{ air: { temperature: 1 } }]);
+  });
+
+  it('decodeUplink returning nothing or NaN fails as it does without a normalizer', async () => {
+    const nothing = await runtime.runUplink('norm-nothing', js('function decodeUplink() {}\nfunction normalizeUplink() { return { data: {} }; }'), uplink('00'));
+    expect(nothing.error).toEqual({ kind: 'contract', message: 'decodeUplink must return an object {data, warnings?, errors?}, got undefined' });
+    const nan = await runtime.runUplink('norm-nan-data', js('function decodeUplink() { return { data: { t: NaN } }; }\nfunction normalizeUplink() { return { data: {} }; }'), uplink('00'));
+    expect(nan.error).toEqual({ kind: 'contract', message: 'output.data.t is NaN' });
+  });
+
   it('no data: nothing normalized and no failure (as TTS)', async () => {
     const report = await runtime.runUplink('norm-null', withNormalizer('return { data: null, warnings: [] };'), uplink('00 E7 50'));
     expect(report.normalized).toEqual({ measurements: [], warnings: [] });

@@ -29,3 +29,16 @@ export function devEuiIn(pattern: string, topic: string): string | null {
 export function topicOf(pattern: string, devEui: string): string {
   return pattern.replace(DEVEUI_PLACEHOLDER, () => devEui);
 }
+
+/** Whether some topic matches both subscriptions (levels equal, or either is `+`; no `#` in ours). */
+export function subscriptionsOverlap(a: string, b: string): boolean {
+  const x = a.split('/');
+  const y = b.split('/');
+  return x.length === y.length && x.every((level, i) => level === '+' || y[i] === '+' || level === y[i]);
+}
+
+/** Where a broker is, whatever the spelling of its URL: scheme, host and port. */
+export function brokerOf(url: string): string {
+  const u = new URL(url);
+  return `${u.protocol}//${u.hostname.toLowerCase()}:${u.port || (u.protocol === 'mqtts:' ? '8883' : '1883')}`;
+}

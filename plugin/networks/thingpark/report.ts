@@ -45,16 +45,24 @@ function parseXml(text: string): unknown {
   }
 }
 
+/**
+ * ThingPark reports are a few KiB (an uplink with ten gateways is ~3 KiB); reading XML costs about
+ * a second per MiB, and a report is read before its token can be checked. Over HTTP and MQTT alike.
+ */
+export const THINGPARK_BODY_LIMIT_BYTES = 64 * 1024;
+
 /** The body of a report, JSON or XML (by content type; without one, by its first character). */
 export function parseReport(text: string, contentType: string | undefined): { report: Report; json: string | null } {
   const kind = contentType ? (/json/i.test(contentType) ? 'json' : /xml/i.test(contentType) ? 'xml' : null) : text.trimStart().startsWith('<') ? 'xml' : 'json';
   if (kind === null) throw new DomainError('unsupported_media_type', 'unsupported_media_type', `send ThingPark reports as JSON or XML, not ${contentType}`);
   let body: unknown;
+  // A byte order mark is no JSON: the text handed on (to formatters, to the ring of recent uplinks) is without it.
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (kind === 'xml') {
     body = parseXml(text);
   } else {
     try {
-      body = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+      body = JSON.parse(text);
     } catch (err) {
       throw new DomainError('invalid', 'invalid_json', 'request body is not valid JSON', { reason: err instanceof Error ? err.message : String(err) });
     }

@@ -6,7 +6,7 @@ import type { ReportHandler } from '../../pipeline/reports.js';
 import type { ProfileSettings } from '../../schemas/profile.js';
 import { devEuiIn, subscriptionOf } from './mqtt-topics.js';
 import { networkReportOf } from './normalize.js';
-import { REPORT_TYPES, reportOf, type Report } from './report.js';
+import { REPORT_TYPES, reportOf, THINGPARK_BODY_LIMIT_BYTES, type Report } from './report.js';
 import type { ThingparkMqttSettings } from './settings.js';
 
 /** The broker settings of an enabled ThingPark profile that talks MQTT with a password; null otherwise. */
@@ -39,6 +39,7 @@ export class ThingparkMqtt implements MqttTransport {
   constructor(private readonly deps: InboxServices & { reports: ReportHandler }) {
     this.inbox = new MqttInbox({
       label: 'ThingPark',
+      maxBytes: THINGPARK_BODY_LIMIT_BYTES,
       ...deps,
       wants: (_appId, settings) => thingparkMqttOf(settings) !== null,
       take: (message) => this.take(message),

@@ -1,3 +1,4 @@
+import { BODY_LIMIT_BYTES } from '../../http/json-body.js';
 import type { MqttEndpoint } from '../../mqtt/mqtt-connections.js';
 import { MqttInbox, type InboxServices } from '../../mqtt/mqtt-inbox.js';
 import type { MqttTransport } from '../../mqtt/mqtt-transports.js';
@@ -31,6 +32,8 @@ export class TtsMqtt implements MqttTransport {
     const { webhooks, ...rest } = deps;
     this.inbox = new MqttInbox({
       label: 'TTS',
+      // As a webhook body.
+      maxBytes: BODY_LIMIT_BYTES,
       ...rest,
       wants: (appId, settings) => this.endpointOf(appId, settings) !== null,
       take: ({ body, profile, text }) => webhooks.fromBroker(body, profile, text),
