@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   // The database holds TTS API keys and webhook tokens: keep the folder to the plugin's user.
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const { token, generated } = adminToken(dataDir, config.adminToken);
-  const store = new SqliteStore({ file: join(dataDir, 'plugin.db'), eventCap: config.eventCap, eventCapBytes: config.eventCapMb * 1024 * 1024, now: () => new Date() });
+  const store = new SqliteStore({ file: join(dataDir, 'plugin.db'), eventCap: config.eventCap, eventCapBytes: config.eventCapMb * 1024 * 1024, recentPerApp: config.recentUplinks, now: () => new Date() });
   const formatters = new FormatterPool(formatterPoolOptions(config));
   formatters.start();
   const app = await createApp({

@@ -159,7 +159,9 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX measurements_quantity ON measurements (quantity, ts);
   `,
   // The formatter workflow: every saved formatter is a version (the current ones become version 1),
-  // and each application's last uplinks are kept as they arrived, to run a new formatter on.
+  // and each application's last uplinks are kept as they arrived, to run a new formatter on. The
+  // ring is a rowid table: rows of a few KiB appended at its end, whichever application they are
+  // of (keyed by application, they were written into a hundred places of the tree per commit).
   `
   CREATE TABLE formatter_versions (
     app_id TEXT NOT NULL,
@@ -179,8 +181,8 @@ export const MIGRATIONS: string[] = [
     received_at TEXT NOT NULL,
     report TEXT NOT NULL,
     outcome TEXT NOT NULL,
-    formatter_version INTEGER,
-    PRIMARY KEY (app_id, seq)
-  ) WITHOUT ROWID;
+    formatter_version INTEGER
+  );
+  CREATE UNIQUE INDEX recent_traffic_app ON recent_traffic (app_id, seq);
   `,
 ];

@@ -40,6 +40,9 @@ export interface SqliteStoreOptions {
   now: () => Date;
 }
 
+/** Uplinks a ring of recent traffic may hold beyond its size before they are trimmed together. */
+const RECENT_TRIM_EVERY = 32;
+
 /** Formatter versions kept per application; older ones are dropped as new ones are saved. */
 export const FORMATTER_VERSIONS_KEPT = 100;
 
@@ -349,7 +352,7 @@ export class SqliteStore implements Store {
   }
 
   async listRecentUplinks(appId: string, limit: number): Promise<RecentUplink[]> {
-    return this.stmt.listRecent.all(appId, limit).map((r) => ({
+    return this.stmt.listRecent.all(appId, Math.min(limit, this.recentPerApp)).map((r) => ({
       seq: r.seq,
       appId: r.app_id,
       deviceId: r.device_id,
@@ -548,12 +551,13 @@ export class SqliteStore implements Store {
       if (w.credentials) {
         this.stmt.upsertCreds.run(w.credentials.deviceId, JSON.stringify(w.credentials.value), now);
       }
-      if (w.recent) {
+      if (w.recent && this.recentPerApp > 0) {
         const r = w.recent;
         const seq = this.nextRecentSeq(r.appId);
         this.stmt.insertRecent.run(r.appId, seq, r.deviceId, r.network, r.receivedAt, r.report, JSON.stringify(r.outcome), r.formatterVersion);
-        // The ring: one delete of what fell out, by primary key range.
-        this.stmt.trimRecent.run(r.appId, seq - this.recentPerApp);
+        // The ring, trimmed in steps of RECENT_TRIM_EVERY: one delete of a range now and then,
+        // not one scattered row per uplink (a list takes the newest rows, so the slack never shows).
+        if (seq % RECENT_TRIM_EVERY === 0) this.stmt.trimRecent.run(r.appId, seq - this.recentPerApp);
       }
       const all = provisioned ? [...w.provisionEvents, ...w.events] : w.events;
       const events = this.insertEvents(all.map((e) => (deadLetterId === null ? e : { ...e, details: { ...e.details, dead_letter_id: deadLetterId } })));

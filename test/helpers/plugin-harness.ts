@@ -78,7 +78,7 @@ export class PluginHarness {
       file: join(this.dataDir, 'plugin.db'),
       eventCap: this.options.eventCap ?? 10000,
       ...(this.options.eventCapBytes ? { eventCapBytes: this.options.eventCapBytes } : {}),
-      ...(this.options.recentPerApp ? { recentPerApp: this.options.recentPerApp } : {}),
+      ...(this.options.recentPerApp !== undefined ? { recentPerApp: this.options.recentPerApp } : {}),
       now: () => (clock ? clock.now() : new Date()),
     });
     this.formatters = new FormatterPool({

@@ -152,6 +152,14 @@ describe('formatter workflow', () => {
       expect((await recent({ limit: 2 })).body.items).toHaveLength(2);
     });
 
+    it('PLUGIN_RECENT_UPLINKS=0 keeps none (for those who want no extra write per uplink)', async () => {
+      await plugin.stop();
+      plugin = await new PluginHarness({ clock, dataDir: plugin.dataDir, recentPerApp: 0 }).start();
+      await save(V1);
+      await send(1, [0, 1]);
+      expect((await recent({})).body.counts).toEqual({ same: 0, changed: 0, failed: 0, total: 0 });
+    });
+
     it('a ThingPark report that came with a byte order mark runs again like any other', async () => {
       const tp = 'tp-bom-app';
       const asKey = '5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e';
