@@ -191,6 +191,8 @@ export function normalizerOutput(value: unknown): Normalized {
 
 /** Without a normalizer, decoded data that already is a measurement is one (as in TTS); otherwise undefined. */
 export function decodedAsNormalized(data: JsonObject): Normalized | undefined {
+  // Most decoded data is no measurement, which its first unknown key says before anything is built.
+  for (const key of Object.keys(data)) if (!Object.hasOwn(MEASUREMENT_FIELDS, key)) return undefined;
   const parsed = parseMeasurements([data], false);
   return parsed && parsed.measurements.length > 0 ? parsed : undefined;
 }
@@ -250,14 +252,19 @@ export function decodedUplink(
   value: unknown,
   thrownError: (head: string, stack: string) => FormatterError,
 ): Outcome<DecodedUplink> {
-  const reply: NormalizingReply = normalizing && isJsonObject(value) ? value : { decoded: value };
-  const decoded = uplinkOutput(style, normalizing ? reply.decoded : value);
+  if (!normalizing) {
+    const decoded = uplinkOutput(style, value);
+    if (!decoded.ok) return decoded;
+    const normalized = decodedAsNormalized(decoded.output);
+    return success(normalized ? { data: decoded.output, normalized } : { data: decoded.output }, decoded.warnings);
+  }
+  const reply: NormalizingReply = isJsonObject(value) ? value : {};
+  const decoded = uplinkOutput(style, reply.decoded);
   if (!decoded.ok) return decoded;
   const data = decoded.output;
-  let normalized: Normalized | undefined;
-  if (!normalizing) normalized = decodedAsNormalized(data);
-  else if (reply.thrown) normalized = { measurements: [], warnings: [], error: thrownError(reply.thrown[0], reply.thrown[1]) };
+  let normalized: Normalized;
+  if (reply.thrown) normalized = { measurements: [], warnings: [], error: thrownError(reply.thrown[0], reply.thrown[1]) };
   else if (reply.unfit !== undefined) normalized = { measurements: [], warnings: [], error: { kind: 'contract', message: `normalizeUplink ${reply.unfit}` } };
   else normalized = normalizerOutput(reply.normalized);
-  return success(normalized ? { data, normalized } : { data }, decoded.warnings);
+  return success({ data, normalized }, decoded.warnings);
 }

@@ -16,17 +16,16 @@ export function runReport<T>(started: number, outcome: Outcome<T>, logs: LogEntr
 
 /** An uplink's report: the data as output, its normalization beside it, bounded like the rest. */
 export function uplinkReport(report: RunReport<DecodedUplink>): UplinkReport {
-  const { output, ...rest } = report;
-  if (!output) return rest;
+  // Built field by field: this runs for every uplink, and object rest/spread costs more.
+  const out: UplinkReport = { ok: report.ok, logs: report.logs, warnings: report.warnings, durationMs: report.durationMs };
+  if (report.error) out.error = report.error;
+  const output = report.output;
+  if (!output) return out;
+  out.output = output.data;
   const normalized = output.normalized;
-  if (!normalized) return { ...rest, output: output.data };
-  return {
-    ...rest,
-    output: output.data,
-    normalized: {
-      measurements: normalized.measurements,
-      warnings: boundWarnings(normalized.warnings),
-      ...(normalized.error ? { error: boundError(normalized.error) } : {}),
-    },
-  };
+  if (normalized) {
+    out.normalized = { measurements: normalized.measurements, warnings: boundWarnings(normalized.warnings) };
+    if (normalized.error) out.normalized.error = boundError(normalized.error);
+  }
+  return out;
 }
