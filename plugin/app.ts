@@ -130,6 +130,10 @@ export async function createApp(deps: AppDeps): Promise<PluginApp> {
   const mqtt = new MqttTransports({ store, connections, transports: [ttsMqtt, thingparkMqtt], logger });
   profiles.onChange((appId) => void mqtt.sync(appId));
   await mqtt.syncAll();
+  const stopNotices = store.onNotice((notice) => {
+    if (notice.kind === 'events') events.relay(notice.events);
+    else background.run('profile change', () => profiles.changedElsewhere(notice.appId));
+  });
   const metrics = new PluginMetrics({ store, formatters, uplinks, downlinks, clock });
   const services: Services = {
     store,
@@ -207,6 +211,7 @@ export async function createApp(deps: AppDeps): Promise<PluginApp> {
     services,
     async close() {
       stopFormatterEvents();
+      stopNotices();
       await connections.closeAll();
       ttsClient.close();
       lrc.close();

@@ -59,7 +59,7 @@ function checkBrokerUrl(url: string, path: string, refuse: (message: string, pat
 
 /**
  * Application profiles. Lookups on the uplink path are cached briefly; the cache is dropped on
- * local writes and expires on its own, so another instance's change shows within seconds.
+ * local writes and on other instances' (`changedElsewhere`), and expires on its own besides.
  */
 export class Profiles {
   private readonly cache = new LRUCache<string, { settings: ProfileSettings; webhookToken: string; webhookTokenHash: Buffer; formatterVersion: number } | 'none'>({
@@ -243,6 +243,16 @@ export class Profiles {
     }
     if (!(await this.store.deleteProfile(appId))) throw notFound('profile', appId);
     this.cache.delete(appId);
+    this.changed(appId);
+  }
+
+  /**
+   * Another instance saved or deleted this profile: what this one cached of it goes, suspended
+   * formatters it may fix get their chance, and connections follow, as after a local save.
+   */
+  async changedElsewhere(appId: string): Promise<void> {
+    this.cache.delete(appId);
+    await this.resumeFormatters(appId);
     this.changed(appId);
   }
 

@@ -29,6 +29,11 @@ export class EventLog {
     }
   }
 
+  /** For events another instance stored and logged: only the live streams hear of them here. */
+  relay(events: EventRecord[]): void {
+    for (const event of events) for (const listener of this.listeners) listener(event);
+  }
+
   subscribe(listener: EventListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);

@@ -29,6 +29,9 @@ export function backoffMs(attempt: number, random: () => number = Math.random): 
  * until the network told us where), retry what the network could not take, follow its delivery
  * events, time out at the TTL. All state is in the store, so a restart picks up where it left off.
  */
+/** How long a claim on due work is an instance's: longer than an attempt can take (answers time out in 10 s). */
+export const CLAIM_LEASE_MS = 60_000;
+
 export class DownlinkService {
   private readonly inFlight = new Set<string>();
   private readonly listeners = new Set<StatusListener>();
@@ -341,10 +344,15 @@ export class DownlinkService {
     return waiting;
   }
 
-  /** Due retries and TTL expiries; called by the scheduler (and by tests with a moved clock). */
+  /**
+   * Due retries and TTL expiries; called by the scheduler (and by tests with a moved clock). Each
+   * is claimed with a lease, so of several instances one does it; an instance that dies holding
+   * claims leaves them to the others when the lease ends.
+   */
   async tick(): Promise<void> {
     const now = this.deps.clock.now();
-    const due = await this.deps.store.listOpenMessages({ statuses: ['PENDING'], dueBefore: now.toISOString(), limit: 500 });
+    const leaseUntil = new Date(now.getTime() + CLAIM_LEASE_MS).toISOString();
+    const due = await this.deps.store.claimDueMessages({ dueBefore: now.toISOString(), leaseUntil, limit: 500 });
     for (const m of due) {
       if (Date.parse(m.expiresAt) <= now.getTime()) {
         this.finish(m, 'TIMEOUT', 'expired', m.error);

@@ -6,7 +6,7 @@ import type { Profiles } from '../profiles.js';
 import { statusNotification } from '../iotda.js';
 import type { MessageRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
-import { backoffMs } from './downlink.js';
+import { backoffMs, CLAIM_LEASE_MS } from './downlink.js';
 
 export const MAX_NOTIFICATION_ATTEMPTS = 8;
 
@@ -60,7 +60,9 @@ export class StatusNotifier {
 
   private async deliverPass(): Promise<void> {
     const { store, clock, events } = this.deps;
-    const due = await store.listDueNotifications(clock.now().toISOString(), 100);
+    const now = clock.now();
+    const leaseUntil = new Date(now.getTime() + CLAIM_LEASE_MS).toISOString();
+    const due = await store.claimDueNotifications({ dueBefore: now.toISOString(), leaseUntil, limit: 100 });
     for (const n of due) {
       const error = await this.post(n.url, n.body);
       const attempts = n.attempts + 1;

@@ -185,4 +185,9 @@ export const MIGRATIONS: string[] = [
   );
   CREATE UNIQUE INDEX recent_traffic_app ON recent_traffic (app_id, seq);
   `,
+  // Several instances (PostgreSQL) claim due retries with a lease; the SQLite store has the same
+  // column so both pass one contract (one process claims, and a restart finds no live lease).
+  `
+  ALTER TABLE messages ADD COLUMN lease_until TEXT;
+  `,
 ];

@@ -18,7 +18,7 @@ import type {
 } from './records.js';
 import type { Credentials } from '../networks/network.js';
 import type { NetworkName } from '../networks/network-ids.js';
-import type { BucketQuery, DeadLetterQuery, EventQuery, MeasurementQuery, Store, UplinkWrite, UplinkWriteResult } from './store.js';
+import type { BucketQuery, ClaimQuery, DeadLetterQuery, EventQuery, MeasurementQuery, Store, UplinkWrite, UplinkWriteResult } from './store.js';
 import { MIGRATIONS } from './sqlite-schema.js';
 import { WriteConflict } from './errors.js';
 import { Checkpointer } from './checkpointer.js';
@@ -55,6 +55,19 @@ interface FormatterVersionRow {
 
 function toFormatterVersion(r: FormatterVersionRow): FormatterVersion {
   return { version: r.version, createdAt: r.created_at, note: r.note, formatter: JSON.parse(r.formatter) as FormatterVersion['formatter'] };
+}
+
+interface NotificationRow {
+  id: number;
+  url: string;
+  body: string;
+  attempts: number;
+  next_attempt_at: string;
+  created_at: string;
+}
+
+function toNotification(r: NotificationRow): NotificationRecord {
+  return { id: r.id, url: r.url, body: JSON.parse(r.body) as JsonObject, attempts: r.attempts, nextAttemptAt: r.next_attempt_at, createdAt: r.created_at };
 }
 
 interface RecentRow {
@@ -255,7 +268,7 @@ export class SqliteStore implements Store {
          VALUES (@device_id, @message_id, @app_id, @correlation_id, @status, @created_at, @next_attempt_at, @expires_at, @record)`,
       ),
       updateMessage: db.prepare(
-        `UPDATE messages SET status = @status, next_attempt_at = @next_attempt_at, record = @record
+        `UPDATE messages SET status = @status, next_attempt_at = @next_attempt_at, record = @record, lease_until = NULL
          WHERE device_id = @device_id AND message_id = @message_id`,
       ),
       getMessage: db.prepare<[string, string], { record: string }>(
@@ -270,8 +283,14 @@ export class SqliteStore implements Store {
       countMessages: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM messages WHERE device_id = ?'),
       deleteDeviceMessages: db.prepare('DELETE FROM messages WHERE device_id = ?'),
       insertNotification: db.prepare('INSERT INTO notifications (url, body, next_attempt_at, created_at) VALUES (?, ?, ?, ?)'),
-      dueNotifications: db.prepare<[string, number], { id: number; url: string; body: string; attempts: number; next_attempt_at: string; created_at: string }>(
+      dueNotifications: db.prepare<[string, number], NotificationRow>(
         'SELECT * FROM notifications WHERE next_attempt_at <= ? ORDER BY id LIMIT ?',
+      ),
+      claimMessages: db.prepare<[string, string, string, string, number], { record: string; created_at: string; rowid: number }>(
+        `UPDATE messages SET lease_until = ? WHERE rowid IN (
+           SELECT rowid FROM messages WHERE status = 'PENDING' AND (next_attempt_at <= ? OR expires_at <= ?)
+             AND (lease_until IS NULL OR lease_until <= ?) ORDER BY created_at, rowid LIMIT ?)
+         RETURNING record, created_at, rowid`,
       ),
       rescheduleNotification: db.prepare('UPDATE notifications SET attempts = ?, next_attempt_at = ? WHERE id = ?'),
       deleteNotification: db.prepare('DELETE FROM notifications WHERE id = ?'),
@@ -718,6 +737,13 @@ export class SqliteStore implements Store {
       .map((r) => JSON.parse(r.record) as MessageRecord);
   }
 
+  async claimDueMessages(q: ClaimQuery) {
+    const rows = await this.commits.run(() => this.stmt.claimMessages.all(q.leaseUntil, q.dueBefore, q.dueBefore, q.dueBefore, q.limit));
+    // RETURNING comes in no promised order.
+    rows.sort((a, b) => (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : a.rowid - b.rowid));
+    return rows.map((r) => JSON.parse(r.record) as MessageRecord);
+  }
+
   // ---- notifications
 
   async enqueueNotification(url: string, body: JsonObject) {
@@ -728,14 +754,20 @@ export class SqliteStore implements Store {
   }
 
   async listDueNotifications(dueBefore: string, limit: number): Promise<NotificationRecord[]> {
-    return this.stmt.dueNotifications.all(dueBefore, limit).map((r) => ({
-      id: r.id,
-      url: r.url,
-      body: JSON.parse(r.body) as JsonObject,
-      attempts: r.attempts,
-      nextAttemptAt: r.next_attempt_at,
-      createdAt: r.created_at,
-    }));
+    return this.stmt.dueNotifications.all(dueBefore, limit).map(toNotification);
+  }
+
+  async claimDueNotifications(q: ClaimQuery): Promise<NotificationRecord[]> {
+    return this.commits.run(() => {
+      const due = this.stmt.dueNotifications.all(q.dueBefore, q.limit);
+      for (const r of due) this.stmt.rescheduleNotification.run(r.attempts, q.leaseUntil, r.id);
+      return due.map(toNotification);
+    });
+  }
+
+  /** One process owns a SQLite file: nothing changes it from elsewhere. */
+  onNotice(): () => void {
+    return () => undefined;
   }
 
   async rescheduleNotification(id: number, attempts: number, nextAttemptAt: string | null) {

@@ -77,6 +77,16 @@ export interface MeasurementQuery {
   order: 'asc' | 'desc';
 }
 
+/** What another plugin instance sharing the store changed (see `Store.onNotice`). */
+export type StoreNotice = { kind: 'events'; events: EventRecord[] } | { kind: 'profile'; appId: string };
+
+/** A claim on due work: each item goes to one caller until `leaseUntil` (then a crashed holder's work is due again). */
+export interface ClaimQuery {
+  dueBefore: string;
+  leaseUntil: string;
+  limit: number;
+}
+
 export interface DeadLetterQuery {
   appId?: string;
   limit: number;
@@ -153,12 +163,26 @@ export interface Store {
   updateMessage(m: MessageRecord): Promise<void>;
   /** Messages that wait for something: due retries, push URLs now known, TTL expiries. */
   listOpenMessages(q: { deviceId?: string; dueBefore?: string; statuses: MessageStatus[]; limit: number }): Promise<MessageRecord[]>;
+  /**
+   * PENDING messages whose retry or expiry is due and that no live lease holds, oldest first, each
+   * leased to this caller until `leaseUntil`; `updateMessage` ends the lease. Several instances
+   * calling at once get disjoint sets.
+   */
+  claimDueMessages(q: ClaimQuery): Promise<MessageRecord[]>;
 
   // status notifications (outbox)
   enqueueNotification(url: string, body: JsonObject): Promise<void>;
   listDueNotifications(dueBefore: string, limit: number): Promise<NotificationRecord[]>;
+  /** Due notifications, each leased by moving its next attempt to `leaseUntil`; disjoint between callers. */
+  claimDueNotifications(q: ClaimQuery): Promise<NotificationRecord[]>;
   /** `nextAttemptAt` null removes it (delivered, or given up). */
   rescheduleNotification(id: number, attempts: number, nextAttemptAt: string | null): Promise<void>;
+
+  /**
+   * Changes made through other instances sharing this store: their events (for live streams) and
+   * profile saves (for caches), as they commit. A store only one instance opens never calls it.
+   */
+  onNotice(listener: (notice: StoreNotice) => void): () => void;
 
   close(): Promise<void>;
 }

@@ -20,6 +20,11 @@ class FakeOutbox {
       .slice(0, limit)
       .map((r) => ({ ...r }));
   }
+  async claimDueNotifications(q: { dueBefore: string; leaseUntil: string; limit: number }): Promise<NotificationRecord[]> {
+    const due = await this.listDueNotifications(q.dueBefore, q.limit);
+    for (const r of due) this.rows.find((row) => row.id === r.id)!.nextAttemptAt = q.leaseUntil;
+    return due;
+  }
   async rescheduleNotification(id: number, attempts: number, nextAttemptAt: string | null): Promise<void> {
     const row = this.rows.find((r) => r.id === id)!;
     row.attempts = attempts;
