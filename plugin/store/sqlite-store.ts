@@ -18,7 +18,7 @@ import type {
 } from './records.js';
 import type { Credentials } from '../networks/network.js';
 import type { NetworkName } from '../networks/network-ids.js';
-import type { BucketQuery, ClaimQuery, DeadLetterQuery, EventQuery, MeasurementQuery, Store, UplinkWrite, UplinkWriteResult } from './store.js';
+import { FORMATTER_VERSIONS_KEPT, type BucketQuery, type ClaimQuery, type DeadLetterQuery, type EventQuery, type MeasurementQuery, type Store, type UplinkWrite, type UplinkWriteResult } from './store.js';
 import { MIGRATIONS } from './sqlite-schema.js';
 import { WriteConflict } from './errors.js';
 import { Checkpointer } from './checkpointer.js';
@@ -43,8 +43,6 @@ export interface SqliteStoreOptions {
 /** Uplinks a ring of recent traffic may hold beyond its size before they are trimmed together. */
 const RECENT_TRIM_EVERY = 32;
 
-/** Formatter versions kept per application; older ones are dropped as new ones are saved. */
-export const FORMATTER_VERSIONS_KEPT = 100;
 
 interface FormatterVersionRow {
   version: number;

@@ -19,6 +19,9 @@ import type {
   RecentUplink,
 } from './records.js';
 
+/** Formatter versions kept per application; older ones are dropped as new ones are saved. */
+export const FORMATTER_VERSIONS_KEPT = 100;
+
 /** Everything one uplink changes, written in one transaction (and one group commit). */
 export interface UplinkWrite {
   /**

@@ -1,0 +1,1115 @@
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import type { JsonObject } from '../../formatters/contract.js';
+import type { ProfileSettings } from '../schemas/profile.js';
+import type {
+  BucketRecord,
+  BucketRow,
+  DeadLetter,
+  DeviceRecord,
+  EventInput,
+  EventRecord,
+  MessageRecord,
+  MessageStatus,
+  NotificationRecord,
+  Page,
+  MeasurementRecord,
+  FormatterVersion,
+  RecentUplink,
+} from './records.js';
+import type { Credentials } from '../networks/network.js';
+import type { NetworkName } from '../networks/network-ids.js';
+import { FORMATTER_VERSIONS_KEPT, type BucketQuery, type ClaimQuery, type DeadLetterQuery, type EventQuery, type MeasurementQuery, type Store, type StoreNotice, type UplinkWrite, type UplinkWriteResult } from './store.js';
+import { WriteConflict } from './errors.js';
+import { boundedEvent, DEFAULT_EVENT_CAP_BYTES } from './event-size.js';
+import { where } from './sql-filter.js';
+import { hasRecentUplink, parseRecentUplinks, withRecentUplink, type RecentUplinks } from './recent-uplinks.js';
+import { migrate } from './pg-migrate.js';
+
+export interface PgStoreOptions {
+  /** postgres://user:password@host:port/database (its sslmode and other parameters apply). */
+  url: string;
+  /** Events kept; older ones are trimmed (across instances, approximately). */
+  eventCap: number;
+  /** Bytes of titles and details kept (default 256 MiB); older events are trimmed. */
+  eventCapBytes?: number;
+  /** Uplinks kept per application in its ring of recent traffic (default 200). */
+  recentPerApp?: number;
+  now: () => Date;
+  /** Connections of the pool (default 10); one more is kept for LISTEN. */
+  poolSize?: number;
+  /** TLS options passed to pg as they are. */
+  ssl?: pg.ClientConfig['ssl'];
+}
+
+/** Uplinks a ring of recent traffic may hold beyond its size before they are trimmed together. */
+const RECENT_TRIM_EVERY = 32;
+/** One instance trims the events at a time (pg_try_advisory_xact_lock): the others skip. */
+const EVENT_TRIM_LOCK = 7_146_238_951_402_118n;
+const EVENTS_CHANNEL = 'plugin_events';
+const PROFILES_CHANNEL = 'plugin_profiles';
+/** Event ids per notification: payloads must stay under PostgreSQL's 8000 bytes. */
+const IDS_PER_NOTICE = 400;
+/** How long committed events wait to be announced together (live streams elsewhere lag by this). */
+const ANNOUNCE_DELAY_MS = 10;
+/** Rows read per page while weighing the newest events. */
+const WEIGH_PAGE = 1000;
+/** Attempts of a transaction that lost a deadlock or serialization race. */
+const TX_ATTEMPTS = 3;
+const RECONNECT_MIN_MS = 100;
+const RECONNECT_MAX_MS = 5_000;
+
+type Param = string | number | boolean | null | readonly (string | number | null)[];
+
+interface Db {
+  query<R extends pg.QueryResultRow>(text: string, values: Param[]): Promise<pg.QueryResult<R>>;
+}
+
+/** PostgreSQL text cannot hold NUL: stored (and looked up) as U+FFFD, where SQLite keeps it. Better than failing the write. */
+function noNul(s: string): string {
+  return s.includes('\0') ? s.replaceAll('\0', '\uFFFD') : s;
+}
+
+function clean(v: Param): Param {
+  if (typeof v === 'string') return noNul(v);
+  if (Array.isArray(v)) return v.map((x: string | number | null) => (typeof x === 'string' ? noNul(x) : x));
+  return v;
+}
+
+/** Every query goes through here: parameters only, never values in the SQL. */
+function run<R extends pg.QueryResultRow>(db: Db, sql: string, params: Param[] = []): Promise<pg.QueryResult<R>> {
+  return db.query<R>(sql, params.map(clean));
+}
+
+/** `?` placeholders (as where() writes them) numbered for PostgreSQL; the SQL is the code's own. */
+function numbered(sql: string): string {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${++n}`);
+}
+
+/** SQLite takes a negative LIMIT as none, and a fractional one as its integer part; PostgreSQL refuses both. */
+function limitParam(limit: number): number | null {
+  return limit < 0 || !Number.isFinite(limit) ? null : Math.floor(limit);
+}
+
+/** A whole number PostgreSQL's BIGINT holds, for comparisons with whole columns (ceil for a lower bound). */
+function bound(n: number, round: 'floor' | 'ceil'): number {
+  const whole = round === 'floor' ? Math.floor(n) : Math.ceil(n);
+  return Math.max(Number.MIN_SAFE_INTEGER, Math.min(Number.MAX_SAFE_INTEGER, Number.isNaN(whole) ? 0 : whole));
+}
+
+const INT8 = 20;
+/** BIGINT identities and millisecond times come back as numbers (they stay far below 2^53). */
+function pgTypes(): pg.CustomTypesConfig {
+  const types = new pg.TypeOverrides();
+  types.setTypeParser(INT8, (v: string) => Number(v));
+  return types;
+}
+
+interface FormatterVersionRow {
+  version: number;
+  created_at: string;
+  note: string | null;
+  formatter: string;
+}
+
+function toFormatterVersion(r: FormatterVersionRow): FormatterVersion {
+  return { version: r.version, createdAt: r.created_at, note: r.note, formatter: JSON.parse(r.formatter) as FormatterVersion['formatter'] };
+}
+
+interface NotificationRow {
+  id: number;
+  url: string;
+  body: string;
+  attempts: number;
+  next_attempt_at: string;
+  created_at: string;
+}
+
+function toNotification(r: NotificationRow): NotificationRecord {
+  return { id: r.id, url: r.url, body: JSON.parse(r.body) as JsonObject, attempts: r.attempts, nextAttemptAt: r.next_attempt_at, createdAt: r.created_at };
+}
+
+interface RecentRow {
+  app_id: string;
+  seq: number;
+  device_id: string;
+  network: string;
+  received_at: string;
+  report: string;
+  outcome: string;
+  formatter_version: number | null;
+}
+
+interface DeviceRow {
+  id: string;
+  app_id: string;
+  ids: string;
+  asset_type: string | null;
+  asset_group: string | null;
+  connection_timeout_min: number;
+  bucket_id: string | null;
+  created_at: string;
+  last_seen_at: string | null;
+  state: string | null;
+  has_credentials: boolean;
+  prop_names: string[];
+  prop_values: string[];
+}
+
+/** A device with its properties (name order, as SQLite's key order) and whether it has credentials, in one query. */
+const DEVICE_SELECT = `SELECT d.id, d.app_id, d.ids, d.asset_type, d.asset_group, d.connection_timeout_min, d.bucket_id,
+    d.created_at, d.last_seen_at, d.state,
+    EXISTS (SELECT 1 FROM device_credentials c WHERE c.device_id = d.id) AS has_credentials,
+    ARRAY(SELECT p.name FROM device_properties p WHERE p.device_id = d.id ORDER BY p.name) AS prop_names,
+    ARRAY(SELECT p.value FROM device_properties p WHERE p.device_id = d.id ORDER BY p.name) AS prop_values
+  FROM devices d`;
+
+interface EventRow {
+  id: number;
+  ts: string;
+  app_id: string | null;
+  device_id: string | null;
+  category: EventRecord['category'];
+  severity: EventRecord['severity'];
+  title: string;
+  details: string;
+}
+
+interface DeadLetterRow {
+  id: number;
+  app_id: string;
+  device_id: string;
+  reason: string;
+  error: string;
+  network: DeadLetter['network'];
+  body: string;
+  created_at: string;
+  replayed_at: string | null;
+}
+
+interface BucketDbRow {
+  id: string;
+  device_id: string;
+  app_id: string;
+  created_at: string;
+  rows: number;
+  last_ts: number | null;
+}
+
+const BUCKET_SELECT = `SELECT b.id, b.device_id, b.app_id, b.created_at, s.rows, s.last_ts FROM buckets b
+  CROSS JOIN LATERAL (SELECT COUNT(*) AS rows, MAX(r.ts) AS last_ts FROM bucket_rows r WHERE r.bucket_id = b.id) s`;
+
+const toBucket = (b: BucketDbRow): BucketRecord => ({
+  id: b.id,
+  deviceId: b.device_id,
+  appId: b.app_id,
+  createdAt: b.created_at,
+  rows: b.rows,
+  lastTs: b.last_ts !== null ? new Date(b.last_ts).toISOString() : null,
+});
+
+const toEvent = (r: EventRow): EventRecord => ({
+  id: r.id,
+  ts: r.ts,
+  appId: r.app_id,
+  deviceId: r.device_id,
+  category: r.category,
+  severity: r.severity,
+  title: r.title,
+  details: JSON.parse(r.details) as JsonObject,
+});
+
+const toDeadLetter = (r: DeadLetterRow): DeadLetter => ({
+  id: r.id,
+  appId: r.app_id,
+  deviceId: r.device_id,
+  reason: r.reason,
+  error: JSON.parse(r.error) as JsonObject,
+  network: r.network,
+  body: JSON.parse(r.body) as JsonObject,
+  createdAt: r.created_at,
+  replayedAt: r.replayed_at,
+});
+
+function toDevice(row: DeviceRow): DeviceRecord {
+  const properties: Record<string, unknown> = row.state ? { device: JSON.parse(row.state) } : {};
+  row.prop_names.forEach((name, i) => (properties[name] = JSON.parse(row.prop_values[i])));
+  return {
+    id: row.id,
+    appId: row.app_id,
+    ids: JSON.parse(row.ids) as DeviceRecord['ids'],
+    assetType: row.asset_type,
+    assetGroup: row.asset_group,
+    connectionTimeoutMin: row.connection_timeout_min,
+    bucketId: row.bucket_id,
+    createdAt: row.created_at,
+    lastSeenAt: row.last_seen_at,
+    properties,
+    downlinkReady: row.has_credentials,
+  };
+}
+
+const encodeCursor = (id: string): string => Buffer.from(id, 'utf8').toString('base64url');
+const decodeCursor = (cursor: string): string => Buffer.from(cursor, 'base64url').toString('utf8');
+
+/** What a transaction answers when it rolls back on purpose (a duplicate uplink writes nothing). */
+class Rollback<T> {
+  constructor(readonly value: T) {}
+}
+
+const RETRYABLE = new Set(['40001', '40P01']);
+const isRetryable = (err: unknown): boolean => err instanceof pg.DatabaseError && err.code !== undefined && RETRYABLE.has(err.code);
+
+/** What the events an instance stored since its last look weigh, as far as it knows (see trimEvents). */
+interface EventWeight {
+  /** Bytes of the events up to `watermark`, as last counted (other instances' trims make it an overestimate). */
+  known: number;
+  watermark: number;
+  /** Bytes this instance stored since `known` was counted. */
+  since: number;
+}
+
+/**
+ * The Store on PostgreSQL, for several plugin instances sharing one database: uplinks of a device
+ * serialize on its row lock (dedupe, provisioning once), due work is claimed with leases
+ * (FOR UPDATE SKIP LOCKED), and events and profile saves reach the other instances by NOTIFY.
+ * Each write is answered after its COMMIT.
+ */
+export class PgStore implements Store {
+  private readonly instanceId = randomUUID();
+  private readonly recentPerApp: number;
+  private readonly listeners = new Set<(notice: StoreNotice) => void>();
+  /** Uplinks of each application this instance put in its ring since start (it trims every RECENT_TRIM_EVERY). */
+  private readonly recentCount = new Map<string, number>();
+  private eventsSinceTrim = 0;
+  private weight: EventWeight = { known: 0, watermark: 0, since: 0 };
+  private trimming = false;
+  private listenClient: pg.Client | null = null;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private reconnectDelay = RECONNECT_MIN_MS;
+  /** Notices are handled one after another, so listeners hear events in the order they were announced. */
+  private noticeChain: Promise<void> = Promise.resolve();
+  private closed = false;
+  /** Ids of committed events not announced yet, and the timer that will. */
+  private unannounced: number[] = [];
+  private announcing: NodeJS.Timeout | null = null;
+
+  private constructor(
+    private readonly options: PgStoreOptions,
+    private readonly pool: pg.Pool,
+    private readonly clientConfig: pg.ClientConfig,
+  ) {
+    this.recentPerApp = options.recentPerApp ?? 200;
+  }
+
+  static async open(options: PgStoreOptions): Promise<PgStore> {
+    const clientConfig: pg.ClientConfig = {
+      connectionString: options.url,
+      types: pgTypes(),
+      ...(options.ssl !== undefined ? { ssl: options.ssl } : {}),
+    };
+    const pool = new pg.Pool({ ...clientConfig, max: options.poolSize ?? 10 });
+    // An idle connection that drops emits 'error' on the pool, a busy one on its client: neither may
+    // end the process (the query it served fails, the pool replaces the connection).
+    pool.on('error', () => undefined);
+    pool.on('connect', (client) => client.on('error', () => undefined));
+    const store = new PgStore(options, pool, clientConfig);
+    try {
+      await migrate(pool, options.now);
+      const w = (await run<{ n: number; top: number }>(pool, 'SELECT COALESCE(SUM(LENGTH(title) + LENGTH(details)), 0) AS n, COALESCE(MAX(id), 0) AS top FROM events')).rows[0];
+      store.weight = { known: w.n, watermark: w.top, since: 0 };
+      await store.listen();
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+    return store;
+  }
+
+  private nowIso(): string {
+    return this.options.now().toISOString();
+  }
+
+  /**
+   * `fn` in one transaction on one connection, answered after COMMIT (or the Rollback's value after
+   * ROLLBACK). A deadlock or serialization failure runs it again: `fn` changes nothing but the database.
+   */
+  private async tx<T>(fn: (c: Db) => Promise<T | Rollback<T>>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const client = await this.pool.connect();
+      let broken = false;
+      try {
+        await client.query('BEGIN');
+        const out = await fn(client);
+        if (out instanceof Rollback) {
+          await client.query('ROLLBACK');
+          return out.value;
+        }
+        await client.query('COMMIT');
+        return out;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => (broken = true));
+        if (attempt < TX_ATTEMPTS && isRetryable(err)) continue;
+        throw err;
+      } finally {
+        client.release(broken);
+      }
+    }
+  }
+
+  /**
+   * Tells the other instances which events were committed, a few milliseconds later in one NOTIFY
+   * for all of them. Not inside the uplink's transaction: PostgreSQL commits transactions that
+   * notify one at a time, disk flush included, which would serialize every uplink of every instance.
+   * An instance that dies in between leaves those events unannounced (stored, not shown live elsewhere).
+   */
+  private announce(ids: number[]): void {
+    if (ids.length === 0) return;
+    this.unannounced.push(...ids);
+    this.announcing ??= setTimeout(() => void this.flushAnnouncements(), ANNOUNCE_DELAY_MS);
+  }
+
+  private async flushAnnouncements(): Promise<void> {
+    this.announcing = null;
+    const ids = this.unannounced.splice(0);
+    if (ids.length === 0) return;
+    const payloads: string[] = [];
+    for (let i = 0; i < ids.length; i += IDS_PER_NOTICE) payloads.push(JSON.stringify({ i: this.instanceId, e: ids.slice(i, i + IDS_PER_NOTICE) }));
+    await run(this.pool, 'SELECT pg_notify($1, p) FROM unnest($2::text[]) WITH ORDINALITY AS t(p, n) ORDER BY n', [EVENTS_CHANNEL, payloads]).catch(() => undefined);
+  }
+
+  private async notifyProfile(c: Db, appId: string): Promise<void> {
+    await run(c, 'SELECT pg_notify($1, $2)', [PROFILES_CHANNEL, JSON.stringify({ i: this.instanceId, a: appId })]);
+  }
+
+  // ---- profiles
+
+  async getProfile(appId: string) {
+    const row = (
+      await run<{ settings: string; webhook_token: string; created_at: string; updated_at: string; formatter_version: number | null }>(
+        this.pool,
+        `SELECT settings, webhook_token, created_at, updated_at,
+           (SELECT MAX(version) FROM formatter_versions v WHERE v.app_id = profiles.app_id) AS formatter_version
+         FROM profiles WHERE app_id = $1`,
+        [appId],
+      )
+    ).rows[0];
+    if (!row) return null;
+    return {
+      settings: JSON.parse(row.settings) as ProfileSettings,
+      webhookToken: row.webhook_token,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+      formatterVersion: row.formatter_version ?? 0,
+    };
+  }
+
+  async listProfiles() {
+    const rows = await run<{ app_id: string; settings: string; created_at: string; updated_at: string }>(
+      this.pool,
+      "SELECT app_id, settings, created_at, updated_at FROM profiles ORDER BY app_id = 'default' DESC, app_id",
+    );
+    return rows.rows.map((r) => ({ appId: r.app_id, settings: JSON.parse(r.settings) as ProfileSettings, createdAt: r.created_at, updatedAt: r.updated_at }));
+  }
+
+  async putProfile(appId: string, settings: ProfileSettings, newToken: string, note: string | null = null) {
+    return this.tx(async (c) => {
+      const now = this.nowIso();
+      const json = JSON.stringify(settings);
+      // Inserted, or else updated, which locks the row: concurrent saves number their formatter
+      // versions one after another. A row deleted between the two is inserted again.
+      let inserted = false;
+      for (;;) {
+        const insert = await run(
+          c,
+          'INSERT INTO profiles (app_id, settings, webhook_token, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) ON CONFLICT (app_id) DO NOTHING',
+          [appId, json, newToken, now],
+        );
+        if ((inserted = insert.rowCount === 1)) break;
+        if ((await run(c, 'UPDATE profiles SET settings = $1, updated_at = $2 WHERE app_id = $3', [json, now, appId])).rowCount === 1) break;
+      }
+      await this.notifyProfile(c, appId);
+      const formatter = JSON.stringify(settings.formatter);
+      const last = (
+        await run<{ version: number; formatter: string }>(c, 'SELECT version, formatter FROM formatter_versions WHERE app_id = $1 ORDER BY version DESC LIMIT 1', [appId])
+      ).rows[0];
+      if (last && last.formatter === formatter) return { created: inserted, formatterVersion: last.version };
+      const version = (last?.version ?? 0) + 1;
+      await run(c, 'INSERT INTO formatter_versions (app_id, version, created_at, note, formatter) VALUES ($1, $2, $3, $4, $5)', [appId, version, now, note, formatter]);
+      await run(c, 'DELETE FROM formatter_versions WHERE app_id = $1 AND version <= $2', [appId, version - FORMATTER_VERSIONS_KEPT]);
+      return { created: inserted, formatterVersion: version };
+    });
+  }
+
+  async deleteProfile(appId: string) {
+    return this.tx(async (c) => {
+      // The profile's row first, as putProfile locks it: a save and a delete at once wait, not deadlock.
+      const gone = (await run(c, 'DELETE FROM profiles WHERE app_id = $1', [appId])).rowCount === 1;
+      await run(c, 'DELETE FROM formatter_versions WHERE app_id = $1', [appId]);
+      if (gone) await this.notifyProfile(c, appId);
+      return gone;
+    });
+  }
+
+  async listFormatterVersions(appId: string) {
+    const rows = await run<FormatterVersionRow>(this.pool, 'SELECT version, created_at, note, formatter FROM formatter_versions WHERE app_id = $1 ORDER BY version DESC', [appId]);
+    return rows.rows.map(toFormatterVersion);
+  }
+
+  async getFormatterVersion(appId: string, version: number) {
+    if (!Number.isSafeInteger(version) || Math.abs(version) > 2 ** 31 - 1) return null;
+    const row = (
+      await run<FormatterVersionRow>(this.pool, 'SELECT version, created_at, note, formatter FROM formatter_versions WHERE app_id = $1 AND version = $2', [appId, version])
+    ).rows[0];
+    return row ? toFormatterVersion(row) : null;
+  }
+
+  async setFormatterVersionNote(appId: string, version: number, note: string | null) {
+    if (!Number.isSafeInteger(version) || Math.abs(version) > 2 ** 31 - 1) return false;
+    return (await run(this.pool, 'UPDATE formatter_versions SET note = $1 WHERE app_id = $2 AND version = $3', [note, appId, version])).rowCount === 1;
+  }
+
+  async listRecentUplinks(appId: string, limit: number): Promise<RecentUplink[]> {
+    const rows = await run<RecentRow>(
+      this.pool,
+      'SELECT app_id, seq, device_id, network, received_at, report, outcome, formatter_version FROM recent_traffic WHERE app_id = $1 ORDER BY seq DESC LIMIT $2',
+      [appId, limitParam(Math.min(limit, this.recentPerApp))],
+    );
+    return rows.rows.map((r) => ({
+      seq: r.seq,
+      appId: r.app_id,
+      deviceId: r.device_id,
+      network: r.network as NetworkName,
+      receivedAt: r.received_at,
+      report: r.report,
+      outcome: JSON.parse(r.outcome) as RecentUplink['outcome'],
+      formatterVersion: r.formatter_version,
+    }));
+  }
+
+  async setWebhookToken(appId: string, token: string) {
+    return this.tx(async (c) => {
+      const changed = (await run(c, 'UPDATE profiles SET webhook_token = $1, updated_at = $2 WHERE app_id = $3', [token, this.nowIso(), appId])).rowCount === 1;
+      if (changed) await this.notifyProfile(c, appId);
+      return changed;
+    });
+  }
+
+  // ---- devices
+
+  async getDevice(id: string) {
+    const row = (await run<DeviceRow>(this.pool, `${DEVICE_SELECT} WHERE d.id = $1`, [id])).rows[0];
+    return row ? toDevice(row) : null;
+  }
+
+  async listDevices(q: { appId?: string; search?: string; limit: number; cursor?: string }): Promise<Page<DeviceRecord>> {
+    const like = q.search ? `%${q.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : '';
+    // ILIKE on "C" text folds ASCII letters only, as SQLite's LIKE does.
+    const filter = where([
+      q.appId && ['d.app_id = ?', q.appId],
+      q.search && ["(d.id ILIKE ? ESCAPE '\\' OR d.ids ILIKE ? ESCAPE '\\')", like, like],
+      q.cursor && ['d.id > ?', decodeCursor(q.cursor)],
+    ]);
+    const rows = (await run<DeviceRow>(this.pool, numbered(`${DEVICE_SELECT} ${filter.sql} ORDER BY d.id LIMIT ?`), [...filter.params, limitParam(q.limit + 1)])).rows;
+    const more = rows.length > q.limit;
+    const items = rows.slice(0, q.limit).map(toDevice);
+    return { items, nextCursor: more ? encodeCursor(items[items.length - 1].id) : null };
+  }
+
+  async deleteDevice(id: string) {
+    return this.tx(async (c) => {
+      const gone = (await run(c, 'DELETE FROM devices WHERE id = $1', [id])).rowCount === 1;
+      if (gone) {
+        await run(c, 'DELETE FROM device_properties WHERE device_id = $1', [id]);
+        await run(c, 'DELETE FROM device_credentials WHERE device_id = $1', [id]);
+        await run(c, 'DELETE FROM messages WHERE device_id = $1', [id]);
+      }
+      return gone;
+    });
+  }
+
+  /**
+   * Whether the device exists, holding it (FOR KEY SHARE) until COMMIT: a concurrent delete waits,
+   * so nothing is written for a device deleted meanwhile. Uplinks (FOR NO KEY UPDATE) do not wait.
+   */
+  private async holdDevice(c: Db, id: string): Promise<boolean> {
+    return (await run(c, 'SELECT 1 FROM devices WHERE id = $1 FOR KEY SHARE', [id])).rowCount === 1;
+  }
+
+  async setDeviceProperty(id: string, name: string, value: unknown) {
+    return this.tx(async (c) => {
+      if (!(await this.holdDevice(c, id))) return false;
+      await this.upsertProps(c, id, [[name, value]], this.nowIso());
+      return true;
+    });
+  }
+
+  private async upsertProps(c: Db, deviceId: string, props: [string, unknown][], now: string): Promise<void> {
+    if (props.length === 0) return;
+    await run(
+      c,
+      `INSERT INTO device_properties (device_id, name, value, updated_at)
+         SELECT $1, n, v, $2 FROM unnest($3::text[], $4::text[]) AS t(n, v)
+       ON CONFLICT (device_id, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+      [deviceId, now, props.map(([n]) => n), props.map(([, v]) => JSON.stringify(v) ?? null)],
+    );
+  }
+
+  async getCredentials(deviceId: string): Promise<Credentials | null> {
+    const row = (await run<{ value: string }>(this.pool, 'SELECT value FROM device_credentials WHERE device_id = $1', [deviceId])).rows[0];
+    return row ? (JSON.parse(row.value) as Credentials) : null;
+  }
+
+  private async upsertCredentials(c: Db, deviceId: string, value: Credentials, now: string): Promise<void> {
+    await run(
+      c,
+      `INSERT INTO device_credentials (device_id, value, updated_at) VALUES ($1, $2, $3)
+       ON CONFLICT (device_id) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+      [deviceId, JSON.stringify(value), now],
+    );
+  }
+
+  async putCredentials(deviceId: string, value: Credentials) {
+    return this.tx(async (c) => {
+      if (!(await this.holdDevice(c, deviceId))) return false;
+      await this.upsertCredentials(c, deviceId, value, this.nowIso());
+      return true;
+    });
+  }
+
+  // ---- uplinks
+
+  /** Inserts the events (bounded as in SQLite); ids in insertion order. */
+  private async insertEvents(c: Db, events: EventInput[]): Promise<{ records: EventRecord[]; bytes: number }> {
+    if (events.length === 0) return { records: [], bytes: 0 };
+    const ts = this.nowIso();
+    const bounded = events.map(boundedEvent);
+    const inserted = await run<{ id: number }>(
+      c,
+      `INSERT INTO events (ts, app_id, device_id, category, severity, title, details)
+         SELECT $1, a, d, cat, sev, t, det FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) WITH ORDINALITY AS u(a, d, cat, sev, t, det, n)
+         ORDER BY n
+       RETURNING id`,
+      [ts, events.map((e) => e.appId), events.map((e) => e.deviceId), events.map((e) => e.category), events.map((e) => e.severity), bounded.map((b) => b.title), bounded.map((b) => b.details)],
+    );
+    // Identities are drawn in the order the rows are inserted; RETURNING promises no order.
+    const ids = inserted.rows.map((r) => r.id).sort((a, b) => a - b);
+    let bytes = 0;
+    const records = events.map((e, i) => {
+      const { title, details, cut } = bounded[i];
+      bytes += title.length + details.length;
+      return { ...e, title, details: cut ? (JSON.parse(details) as JsonObject) : e.details, id: ids[i], ts };
+    });
+    return { records, bytes };
+  }
+
+  async commitUplink(w: UplinkWrite): Promise<UplinkWriteResult> {
+    const result = await this.tx<{ out: UplinkWriteResult; bytes: number } | null>(async (c) => {
+      const now = this.nowIso();
+      let provisioned = false;
+      if (w.newDevice) {
+        // Inserted first, so that its row exists to lock: concurrent first uplinks of a device wait
+        // here for the one that creates it, and only that one provisions.
+        const d = w.newDevice;
+        provisioned =
+          (
+            await run(
+              c,
+              `INSERT INTO devices (id, app_id, network, ids, asset_type, asset_group, connection_timeout_min, bucket_id, created_at, last_seen_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`,
+              [d.id, d.appId, d.ids.network, JSON.stringify(d.ids), d.assetType, d.assetGroup, d.connectionTimeoutMin, d.bucketId, d.createdAt, d.lastSeenAt],
+            )
+          ).rowCount === 1;
+      }
+      // The device's row lock serializes its uplinks across instances: the window read here is the
+      // one this write replaces. NO KEY UPDATE is enough for that and lets property writes proceed.
+      const lockId = w.dedupe?.deviceId ?? w.deviceSeen?.id ?? null;
+      let recent: RecentUplinks | null = null;
+      if (lockId !== null) {
+        const row = (await run<{ recent_uplinks: string | null }>(c, 'SELECT recent_uplinks FROM devices WHERE id = $1 FOR NO KEY UPDATE', [lockId])).rows[0];
+        if (w.dedupe) {
+          // The window of a device that does not exist yet starts empty: its row comes with this write.
+          recent = parseRecentUplinks(row?.recent_uplinks ?? null);
+          const also = w.dedupe.alsoSeenAs;
+          if (hasRecentUplink(recent, w.dedupe) || (also !== undefined && hasRecentUplink(recent, { ...w.dedupe, payload: also }))) {
+            return new Rollback(null);
+          }
+        }
+      }
+      if (w.resolvesDeadLetter !== null) {
+        const resolved = Number.isSafeInteger(w.resolvesDeadLetter)
+          ? (await run(c, 'UPDATE dead_letters SET replayed_at = $1 WHERE id = $2 AND replayed_at IS NULL', [now, w.resolvesDeadLetter])).rowCount === 1
+          : false;
+        if (!resolved) throw new WriteConflict(`dead letter ${w.resolvesDeadLetter} was already replayed`);
+      }
+      if (provisioned && w.newDevice) await this.upsertProps(c, w.newDevice.id, Object.entries(w.newDevice.properties), now);
+      if (w.newBucket) {
+        const b = w.newBucket;
+        await run(c, 'INSERT INTO buckets (id, device_id, app_id, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING', [b.id, b.deviceId, b.appId, now]);
+      }
+      if (w.bucketRow) {
+        const row = w.bucketRow;
+        await run(c, 'INSERT INTO bucket_rows (bucket_id, ts, data, normalized) VALUES ($1, $2, $3, $4)', [
+          row.bucketId,
+          row.tsMs,
+          JSON.stringify(row.data),
+          row.normalized ? JSON.stringify(row.normalized) : null,
+        ]);
+        const ms = row.measurements ?? [];
+        if (ms.length > 0) {
+          await run(
+            c,
+            `INSERT INTO measurements (quantity, ts, app_id, device_id, value)
+               SELECT q, t, a, d, v FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS u(q, t, a, d, v, n) ORDER BY n`,
+            [ms.map((m) => m.quantity), ms.map((m) => m.tsMs), ms.map((m) => m.appId), ms.map((m) => m.deviceId), ms.map((m) => JSON.stringify(m.value))],
+          );
+        }
+      }
+      let deadLetterId: number | null = null;
+      if (w.deadLetter) {
+        const dl = w.deadLetter;
+        deadLetterId = (
+          await run<{ id: number }>(
+            c,
+            'INSERT INTO dead_letters (app_id, device_id, reason, error, network, body, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id',
+            [dl.appId, dl.deviceId, dl.reason, JSON.stringify(dl.error), dl.network, JSON.stringify(dl.body), now],
+          )
+        ).rows[0].id;
+      }
+      const seen = w.deviceSeen;
+      if (seen) {
+        const window = recent && w.dedupe ? JSON.stringify(withRecentUplink(recent, w.dedupe)) : null;
+        const updated =
+          (
+            await run(
+              c,
+              `UPDATE devices SET last_seen_at = $1, state = $2, recent_uplinks = COALESCE($3, recent_uplinks)
+               WHERE id = $4 AND (last_seen_at IS NULL OR last_seen_at <= $1)`,
+              [seen.lastSeenAt, JSON.stringify(seen.state), window, seen.id],
+            )
+          ).rowCount === 1;
+        if (updated) await this.upsertProps(c, seen.id, Object.entries(seen.properties), now);
+        // A late uplink: the device's state stays, its key still joins the window.
+        else if (window !== null) await run(c, 'UPDATE devices SET recent_uplinks = $1 WHERE id = $2', [window, seen.id]);
+      }
+      if (w.credentials) await this.upsertCredentials(c, w.credentials.deviceId, w.credentials.value, now);
+      if (w.recent && this.recentPerApp > 0) {
+        const r = w.recent;
+        await run(
+          c,
+          `INSERT INTO recent_traffic (app_id, device_id, network, received_at, report, outcome, formatter_version)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+          [r.appId, r.deviceId, r.network, r.receivedAt, r.report, JSON.stringify(r.outcome), r.formatterVersion],
+        );
+      }
+      const all = provisioned ? [...w.provisionEvents, ...w.events] : w.events;
+      const { records, bytes } = await this.insertEvents(
+        c,
+        all.map((e) => (deadLetterId === null ? e : { ...e, details: { ...e.details, dead_letter_id: deadLetterId } })),
+      );
+      return { out: { duplicate: false, deadLetterId, events: records }, bytes };
+    });
+    if (result === null) return { duplicate: true, deadLetterId: null, events: [] };
+    // Trims run after the commit, in their own statements: an uplink's transaction holds no lock on old rows.
+    if (w.recent && this.recentPerApp > 0) await this.afterRecent(w.recent.appId);
+    await this.afterEvents(result.out.events, result.bytes);
+    return result.out;
+  }
+
+  /** The ring, trimmed in steps of RECENT_TRIM_EVERY: one delete of a range now and then (a list takes the newest rows, so the slack never shows). */
+  private async afterRecent(appId: string): Promise<void> {
+    const count = (this.recentCount.get(appId) ?? 0) + 1;
+    this.recentCount.set(appId, count);
+    if (count % RECENT_TRIM_EVERY !== 0) return;
+    await run(
+      this.pool,
+      `DELETE FROM recent_traffic WHERE app_id = $1 AND seq <= (
+         SELECT seq FROM recent_traffic WHERE app_id = $1 ORDER BY seq DESC OFFSET $2 LIMIT 1)`,
+      [appId, this.recentPerApp],
+    ).catch(() => undefined); // trimmed at a later step instead
+  }
+
+  /** Announces what was stored to the other instances; counts it; trims when this instance's share of the cadence is reached or the log may be over its bytes. */
+  private async afterEvents(events: EventRecord[], bytes: number): Promise<void> {
+    if (events.length === 0) return;
+    this.announce(events.map((e) => e.id));
+    this.eventsSinceTrim += events.length;
+    this.weight.since += bytes;
+    const countDue = this.eventsSinceTrim >= Math.max(100, this.options.eventCap / 100);
+    const bytesDue = this.weight.known + this.weight.since > this.capBytes();
+    if (countDue || bytesDue) await this.trimEvents(countDue);
+  }
+
+  private capBytes(): number {
+    return this.options.eventCapBytes ?? DEFAULT_EVENT_CAP_BYTES;
+  }
+
+  /**
+   * Keeps the events under their caps, as SQLite does, approximately across instances: by count,
+   * a range of ids below the newest minus the cap; by bytes, from what this instance knows the log
+   * weighs (updated from the ids it has not counted yet, an index range), checked exactly by
+   * weighing the newest events when it seems over. One instance trims at a time; a failed trim is
+   * done by a later one.
+   */
+  private async trimEvents(countDue: boolean): Promise<void> {
+    if (this.trimming) return;
+    this.trimming = true;
+    if (countDue) this.eventsSinceTrim = 0;
+    try {
+      // The weight is worked out aside and kept only once committed (a retried transaction counts once).
+      const weight = await this.tx(async (c): Promise<EventWeight | null> => {
+        const locked = (await run<{ ok: boolean }>(c, 'SELECT pg_try_advisory_xact_lock($1) AS ok', [EVENT_TRIM_LOCK.toString()])).rows[0].ok;
+        if (!locked) return null;
+        const before = this.weight;
+        const fresh = (
+          await run<{ n: number; top: number | null }>(c, 'SELECT COALESCE(SUM(LENGTH(title) + LENGTH(details)), 0) AS n, MAX(id) AS top FROM events WHERE id > $1', [
+            before.watermark,
+          ])
+        ).rows[0];
+        let known = before.known + fresh.n;
+        const watermark = Math.max(before.watermark, fresh.top ?? 0);
+        if (countDue) {
+          const gone = await run<{ n: number }>(
+            c,
+            `WITH gone AS (DELETE FROM events WHERE id <= (SELECT MAX(id) FROM events) - $1 RETURNING LENGTH(title) + LENGTH(details) AS n)
+             SELECT COALESCE(SUM(n), 0) AS n FROM gone`,
+            [bound(this.options.eventCap, 'floor')],
+          );
+          known -= gone.rows[0].n;
+        }
+        if (known > this.capBytes()) return this.trimEventsToBytes(c, watermark);
+        return { known, watermark, since: 0 };
+      });
+      // What was stored meanwhile has ids above the watermark: the next look counts it.
+      if (weight) this.weight = weight;
+    } catch {
+      // a later commit trims instead
+    } finally {
+      this.trimming = false;
+    }
+  }
+
+  /** Drops the oldest events until the rest weigh at most 90% of the byte cap (newest first, a page at a time); their weight. */
+  private async trimEventsToBytes(c: Db, watermark: number): Promise<EventWeight> {
+    const keep = 0.9 * this.capBytes();
+    let total = 0;
+    let oldestKept: number | null = null;
+    let newest = 0;
+    let before = Number.MAX_SAFE_INTEGER;
+    for (let full = true; full; ) {
+      const page = (await run<{ id: number; n: number }>(c, 'SELECT id, LENGTH(title) + LENGTH(details) AS n FROM events WHERE id < $1 ORDER BY id DESC LIMIT $2', [before, WEIGH_PAGE]))
+        .rows;
+      full = page.length === WEIGH_PAGE;
+      for (const row of page) {
+        newest ||= row.id;
+        if (total + row.n > keep) {
+          full = false;
+          break;
+        }
+        total += row.n;
+        oldestKept = row.id;
+      }
+      before = page[page.length - 1]?.id ?? 0;
+    }
+    await run(c, 'DELETE FROM events WHERE id < $1', [oldestKept ?? Number.MAX_SAFE_INTEGER]);
+    return { known: total, watermark: Math.max(watermark, newest), since: 0 };
+  }
+
+  // ---- buckets
+
+  async listBuckets(q: { appId?: string; deviceId?: string }) {
+    const filter = where([q.appId && ['b.app_id = ?', q.appId], q.deviceId && ['b.device_id = ?', q.deviceId]]);
+    const rows = await run<BucketDbRow>(this.pool, numbered(`${BUCKET_SELECT} ${filter.sql} ORDER BY b.id`), filter.params);
+    return rows.rows.map(toBucket);
+  }
+
+  async getBucket(id: string) {
+    const row = (await run<BucketDbRow>(this.pool, `${BUCKET_SELECT} WHERE b.id = $1`, [id])).rows[0];
+    return row ? toBucket(row) : null;
+  }
+
+  async readBucket(id: string, q: BucketQuery): Promise<BucketRow[]> {
+    const order = q.order === 'asc' ? 'ASC' : 'DESC';
+    const rows = await run<{ ts: number; data: string; normalized: string | null }>(
+      this.pool,
+      `SELECT ts, data, normalized FROM bucket_rows WHERE bucket_id = $1 AND ts >= $2 AND ts <= $3
+       ORDER BY ts ${order}, seq ${order} LIMIT $4`,
+      [id, bound(q.fromMs ?? 0, 'ceil'), bound(q.toMs ?? Number.MAX_SAFE_INTEGER, 'floor'), limitParam(q.limit)],
+    );
+    return rows.rows.map((r) => ({
+      ts: new Date(r.ts).toISOString(),
+      data: JSON.parse(r.data) as JsonObject,
+      ...(r.normalized !== null ? { normalized: JSON.parse(r.normalized) as JsonObject[] } : {}),
+    }));
+  }
+
+  // ---- normalized measurements
+
+  async listMeasurements(q: MeasurementQuery): Promise<MeasurementRecord[]> {
+    const filter = where([['quantity = ?', q.quantity], q.appId && ['app_id = ?', q.appId], q.deviceId && ['device_id = ?', q.deviceId]]);
+    const order = q.order === 'asc' ? 'ASC' : 'DESC';
+    const rows = await run<{ ts: number; app_id: string; device_id: string; value: string }>(
+      this.pool,
+      numbered(`SELECT ts, app_id, device_id, value FROM measurements ${filter.sql} AND ts >= ? AND ts <= ? ORDER BY ts ${order}, seq ${order} LIMIT ?`),
+      [...filter.params, bound(q.fromMs ?? Number.MIN_SAFE_INTEGER, 'ceil'), bound(q.toMs ?? Number.MAX_SAFE_INTEGER, 'floor'), limitParam(q.limit)],
+    );
+    return rows.rows.map((r) => ({ appId: r.app_id, deviceId: r.device_id, tsMs: r.ts, value: JSON.parse(r.value) as MeasurementRecord['value'] }));
+  }
+
+  async measuredQuantities(quantities: readonly string[], q: { appId?: string }): Promise<string[]> {
+    if (quantities.length === 0) return [];
+    const rows = await run<{ q: string }>(
+      this.pool,
+      `SELECT q FROM unnest($1::text[]) AS u(q)
+       WHERE EXISTS (SELECT 1 FROM measurements m WHERE m.quantity = u.q AND ($2::text IS NULL OR m.app_id = $2))`,
+      [[...quantities], q.appId || null],
+    );
+    const measured = new Set(rows.rows.map((r) => r.q));
+    return quantities.filter((quantity) => measured.has(noNul(quantity)));
+  }
+
+  // ---- dead letters
+
+  async listDeadLetters(q: DeadLetterQuery) {
+    const filter = where([q.appId && ['app_id = ?', q.appId]]);
+    const rows = await run<DeadLetterRow>(this.pool, numbered(`SELECT * FROM dead_letters ${filter.sql} ORDER BY id DESC LIMIT ?`), [...filter.params, limitParam(q.limit)]);
+    return rows.rows.map(toDeadLetter);
+  }
+
+  async pendingDeadLetterIds(appId: string, limit: number) {
+    const rows = await run<{ id: number }>(this.pool, 'SELECT id FROM dead_letters WHERE app_id = $1 AND replayed_at IS NULL ORDER BY id LIMIT $2', [appId, limitParam(limit)]);
+    return rows.rows.map((r) => r.id);
+  }
+
+  async getDeadLetter(id: number) {
+    if (!Number.isSafeInteger(id)) return null;
+    const row = (await run<DeadLetterRow>(this.pool, 'SELECT * FROM dead_letters WHERE id = $1', [id])).rows[0];
+    return row ? toDeadLetter(row) : null;
+  }
+
+  // ---- events
+
+  async appendEvents(events: EventInput[]) {
+    const { records, bytes } = await this.tx((c) => this.insertEvents(c, events));
+    await this.afterEvents(records, bytes);
+    return records;
+  }
+
+  async listEvents(q: EventQuery) {
+    const filter = where([
+      q.appId && ['app_id = ?', q.appId],
+      q.deviceId && ['device_id = ?', q.deviceId],
+      q.category && ['category = ?', q.category],
+      q.severity && ['severity = ?', q.severity],
+      q.afterId !== undefined && ['id > ?', bound(q.afterId, 'floor')],
+    ]);
+    const rows = await run<EventRow>(this.pool, numbered(`SELECT * FROM events ${filter.sql} ORDER BY id DESC LIMIT ?`), [...filter.params, limitParam(q.limit)]);
+    return rows.rows.map(toEvent);
+  }
+
+  // ---- downlink messages
+
+  private messageParams(m: MessageRecord): Param[] {
+    return [m.deviceId, m.messageId, m.appId, m.correlationId, m.status, m.createdAt, m.nextAttemptAt, m.expiresAt, JSON.stringify(m)];
+  }
+
+  async insertMessage(m: MessageRecord) {
+    // No conflict target: a taken correlation id is ignored too, as SQLite's INSERT OR IGNORE does.
+    const r = await run(
+      this.pool,
+      `INSERT INTO messages (device_id, message_id, app_id, correlation_id, status, created_at, next_attempt_at, expires_at, record)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
+      this.messageParams(m),
+    );
+    return r.rowCount === 1;
+  }
+
+  async updateMessage(m: MessageRecord) {
+    await run(this.pool, 'UPDATE messages SET status = $1, next_attempt_at = $2, record = $3, lease_until = NULL WHERE device_id = $4 AND message_id = $5', [
+      m.status,
+      m.nextAttemptAt,
+      JSON.stringify(m),
+      m.deviceId,
+      m.messageId,
+    ]);
+  }
+
+  async getMessage(deviceId: string, messageId: string) {
+    const row = (await run<{ record: string }>(this.pool, 'SELECT record FROM messages WHERE device_id = $1 AND message_id = $2', [deviceId, messageId])).rows[0];
+    return row ? (JSON.parse(row.record) as MessageRecord) : null;
+  }
+
+  async getMessageByCorrelation(correlationId: string) {
+    const row = (await run<{ record: string }>(this.pool, 'SELECT record FROM messages WHERE correlation_id = $1', [correlationId])).rows[0];
+    return row ? (JSON.parse(row.record) as MessageRecord) : null;
+  }
+
+  async listMessages(deviceId: string, q: { limit: number; offset: number }) {
+    const rows = await run<{ record: string }>(this.pool, 'SELECT record FROM messages WHERE device_id = $1 ORDER BY created_at DESC, seq DESC LIMIT $2 OFFSET $3', [
+      deviceId,
+      limitParam(q.limit),
+      Math.max(0, bound(q.offset, 'floor')),
+    ]);
+    const total = (await run<{ n: number }>(this.pool, 'SELECT COUNT(*) AS n FROM messages WHERE device_id = $1', [deviceId])).rows[0].n;
+    return { items: rows.rows.map((r) => JSON.parse(r.record) as MessageRecord), total };
+  }
+
+  async listOpenMessages(q: { deviceId?: string; dueBefore?: string; statuses: MessageStatus[]; limit: number }) {
+    const filter = where([
+      q.statuses.length > 0 ? [`status IN (${q.statuses.map(() => '?').join(', ')})`, ...q.statuses] : ['FALSE'],
+      q.deviceId && ['device_id = ?', q.deviceId],
+      q.dueBefore && ['(next_attempt_at <= ? OR expires_at <= ?)', q.dueBefore, q.dueBefore],
+    ]);
+    const rows = await run<{ record: string }>(this.pool, numbered(`SELECT record FROM messages ${filter.sql} ORDER BY created_at, seq LIMIT ?`), [
+      ...filter.params,
+      limitParam(q.limit),
+    ]);
+    return rows.rows.map((r) => JSON.parse(r.record) as MessageRecord);
+  }
+
+  async claimDueMessages(q: ClaimQuery) {
+    // SKIP LOCKED: a row another instance is claiming is not waited for; one it claimed just now is
+    // rechecked on its new version (its lease) and left out. Disjoint claims either way.
+    const rows = await run<{ record: string; created_at: string; seq: number }>(
+      this.pool,
+      `WITH due AS (
+         SELECT device_id, message_id FROM messages
+         WHERE status = 'PENDING' AND (next_attempt_at <= $1 OR expires_at <= $1) AND (lease_until IS NULL OR lease_until <= $1)
+         ORDER BY created_at, seq LIMIT $2 FOR UPDATE SKIP LOCKED)
+       UPDATE messages m SET lease_until = $3 FROM due WHERE m.device_id = due.device_id AND m.message_id = due.message_id
+       RETURNING m.record, m.created_at, m.seq`,
+      [q.dueBefore, limitParam(q.limit), q.leaseUntil],
+    );
+    // RETURNING comes in no promised order.
+    const sorted = rows.rows.sort((a, b) => (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : a.seq - b.seq));
+    return sorted.map((r) => JSON.parse(r.record) as MessageRecord);
+  }
+
+  // ---- notifications
+
+  async enqueueNotification(url: string, body: JsonObject) {
+    const now = this.nowIso();
+    await run(this.pool, 'INSERT INTO notifications (url, body, next_attempt_at, created_at) VALUES ($1, $2, $3, $3)', [url, JSON.stringify(body), now]);
+  }
+
+  async listDueNotifications(dueBefore: string, limit: number): Promise<NotificationRecord[]> {
+    const rows = await run<NotificationRow>(this.pool, 'SELECT * FROM notifications WHERE next_attempt_at <= $1 ORDER BY id LIMIT $2', [dueBefore, limitParam(limit)]);
+    return rows.rows.map(toNotification);
+  }
+
+  async claimDueNotifications(q: ClaimQuery): Promise<NotificationRecord[]> {
+    // The lease is the next attempt moved to its end: a crashed holder's notification is due again then.
+    const rows = await run<NotificationRow>(
+      this.pool,
+      `WITH due AS (
+         SELECT id, next_attempt_at FROM notifications WHERE next_attempt_at <= $1 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)
+       UPDATE notifications n SET next_attempt_at = $3 FROM due WHERE n.id = due.id
+       RETURNING n.id, n.url, n.body, n.attempts, due.next_attempt_at, n.created_at`,
+      [q.dueBefore, limitParam(q.limit), q.leaseUntil],
+    );
+    return rows.rows.sort((a, b) => a.id - b.id).map(toNotification);
+  }
+
+  async rescheduleNotification(id: number, attempts: number, nextAttemptAt: string | null) {
+    if (!Number.isSafeInteger(id)) return;
+    if (nextAttemptAt === null) await run(this.pool, 'DELETE FROM notifications WHERE id = $1', [id]);
+    else await run(this.pool, 'UPDATE notifications SET attempts = $1, next_attempt_at = $2 WHERE id = $3', [attempts, nextAttemptAt, id]);
+  }
+
+  // ---- notices from other instances
+
+  onNotice(listener: (notice: StoreNotice) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Connects the LISTEN client; when its connection drops, another one listens (notices meanwhile are missed). */
+  private async listen(): Promise<void> {
+    const client = new pg.Client(this.clientConfig);
+    const lost = () => this.listenerLost(client);
+    client.on('error', lost);
+    client.on('end', lost);
+    client.on('notification', (msg) => {
+      this.noticeChain = this.noticeChain.then(() => this.handleNotification(msg.channel, msg.payload)).catch(() => undefined);
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${EVENTS_CHANNEL}`);
+      await client.query(`LISTEN ${PROFILES_CHANNEL}`);
+    } catch (err) {
+      client.removeListener('end', lost);
+      await client.end().catch(() => undefined);
+      throw err;
+    }
+    if (this.closed) {
+      await client.end().catch(() => undefined);
+      return;
+    }
+    this.listenClient = client;
+    this.reconnectDelay = RECONNECT_MIN_MS;
+  }
+
+  private listenerLost(client: pg.Client): void {
+    if (this.closed || client !== this.listenClient) return;
+    this.listenClient = null;
+    void client.end().catch(() => undefined);
+    this.scheduleListen();
+  }
+
+  private scheduleListen(): void {
+    if (this.closed || this.reconnectTimer) return;
+    const delay = this.reconnectDelay;
+    this.reconnectDelay = Math.min(RECONNECT_MAX_MS, delay * 2);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      this.listen().catch(() => this.scheduleListen());
+    }, delay);
+    this.reconnectTimer.unref();
+  }
+
+  private async handleNotification(channel: string, payload: string | undefined): Promise<void> {
+    if (this.listeners.size === 0 || payload === undefined) return;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(payload);
+    } catch {
+      return;
+    }
+    if (typeof parsed !== 'object' || parsed === null) return;
+    const p = parsed as { i?: unknown; e?: unknown; a?: unknown };
+    if (p.i === this.instanceId) return;
+    let notice: StoreNotice;
+    if (channel === EVENTS_CHANNEL && Array.isArray(p.e)) {
+      const ids = p.e.filter((id): id is number => Number.isSafeInteger(id));
+      if (ids.length === 0) return;
+      const rows = await run<EventRow>(this.pool, 'SELECT * FROM events WHERE id = ANY($1::bigint[]) ORDER BY id', [ids]);
+      if (rows.rows.length === 0) return; // trimmed already
+      notice = { kind: 'events', events: rows.rows.map(toEvent) };
+    } else if (channel === PROFILES_CHANNEL && typeof p.a === 'string') {
+      notice = { kind: 'profile', appId: p.a };
+    } else {
+      return;
+    }
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(notice);
+      } catch {
+        // one listener's failure does not keep the notice from the others
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.announcing) clearTimeout(this.announcing);
+    await this.flushAnnouncements();
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    const client = this.listenClient;
+    this.listenClient = null;
+    if (client) await client.end().catch(() => undefined);
+    await this.pool.end();
+  }
+}
