@@ -1,17 +1,17 @@
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import pino from 'pino';
 import { createApp } from '../plugin/app.js';
 import { formatterPoolOptions, loadConfig, ttsUrlPolicyOptions } from '../plugin/config.js';
-import { SqliteStore } from '../plugin/store/sqlite-store.js';
+import { openStore } from '../plugin/store/open-store.js';
 import { FormatterPool } from '../sandbox/formatter-pool.js';
 import { failChild, serveChild } from './ipc.js';
 
 /**
- * The plugin as plugin/main.ts builds it (same config loading and defaults, SqliteStore,
- * FormatterPool with its processes, createApp), with the parent's PLUGIN_* environment: data dir, port 0 on
- * loopback, a fixed admin token and a silent logger.
+ * The plugin as plugin/main.ts builds it (same config loading and defaults, its store: SQLite, or
+ * PostgreSQL with PLUGIN_DATABASE_URL; FormatterPool with its processes, createApp), with the
+ * parent's PLUGIN_* environment: data dir, port 0 on loopback, a fixed admin token and a silent logger.
  */
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   const dataDir = resolve(config.dataDir);
   mkdirSync(dataDir, { recursive: true });
   if (!config.adminToken) throw new Error('PLUGIN_ADMIN_TOKEN is required for the bench');
-  const store = new SqliteStore({ file: join(dataDir, 'plugin.db'), eventCap: config.eventCap, eventCapBytes: config.eventCapMb * 1024 * 1024, now: () => new Date() });
+  const { store } = await openStore(config, dataDir);
   const formatters = new FormatterPool(formatterPoolOptions(config));
   formatters.start();
   const app = await createApp({

@@ -11,6 +11,10 @@ export const ConfigSchema = Type.Object({
   port: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
   host: Type.String({ default: '0.0.0.0' }),
   dataDir: Type.String({ minLength: 1, default: './data' }),
+  /** PostgreSQL instead of the data dir's SQLite file: several instances may share it (TLS via sslmode=… in the URL). */
+  databaseUrl: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', maxLength: 4096 })),
+  /** Connections each instance keeps to PostgreSQL. */
+  databasePool: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
   adminToken: Type.Optional(Type.String({ minLength: 16 })),
   publicUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
   logLevel: Type.Union(
@@ -42,6 +46,8 @@ const ENV: Record<keyof Config, string> = {
   port: 'PLUGIN_PORT',
   host: 'PLUGIN_HOST',
   dataDir: 'PLUGIN_DATA_DIR',
+  databaseUrl: 'PLUGIN_DATABASE_URL',
+  databasePool: 'PLUGIN_DATABASE_POOL',
   adminToken: 'PLUGIN_ADMIN_TOKEN',
   publicUrl: 'PLUGIN_PUBLIC_URL',
   logLevel: 'PLUGIN_LOG_LEVEL',
@@ -60,6 +66,7 @@ const ENV: Record<keyof Config, string> = {
 };
 const NUMERIC = new Set<keyof Config>([
   'port',
+  'databasePool',
   'eventCap',
   'eventCapMb',
   'recentUplinks',
@@ -100,6 +107,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new Error(
       `invalid configuration: ${result.errors.map((e) => `${byKey[e.path] ?? e.path} ${e.message}`).join('; ')}`,
     );
+  }
+  // Every instance behind a load balancer must take the same admin token; one generated per data dir would not be.
+  if (result.value.databaseUrl && !result.value.adminToken) {
+    throw new Error('invalid configuration: PLUGIN_ADMIN_TOKEN is required with PLUGIN_DATABASE_URL (every instance must accept the same token)');
   }
   try {
     parseHostList(result.value.ttsHosts);

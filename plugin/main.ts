@@ -6,7 +6,7 @@ import { FormatterPool } from '../sandbox/formatter-pool.js';
 import { createApp } from './app.js';
 import { formatterPoolOptions, loadConfig, ttsUrlPolicyOptions } from './config.js';
 import { newToken } from './http/secrets.js';
-import { SqliteStore } from './store/sqlite-store.js';
+import { openStore } from './store/open-store.js';
 
 /** PLUGIN_ADMIN_TOKEN, else the one generated on first start and kept in the data dir (mode 0600). */
 function adminToken(dataDir: string, fromEnv: string | undefined): { token: string; generated: boolean } {
@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   // The database holds TTS API keys and webhook tokens: keep the folder to the plugin's user.
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const { token, generated } = adminToken(dataDir, config.adminToken);
-  const store = new SqliteStore({ file: join(dataDir, 'plugin.db'), eventCap: config.eventCap, eventCapBytes: config.eventCapMb * 1024 * 1024, recentPerApp: config.recentUplinks, now: () => new Date() });
+  const { store, where } = await openStore(config, dataDir);
   const formatters = new FormatterPool(formatterPoolOptions(config));
   formatters.start();
   const app = await createApp({
@@ -44,7 +44,7 @@ async function main(): Promise<void> {
   const server = createServer(app.handler).listen(config.port, config.host, () => {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
-    logger.info({ port, data_dir: dataDir }, 'plugin listening');
+    logger.info({ port, data_dir: dataDir, store: where }, 'plugin listening');
     if (generated) {
       // Printed once, on the start that created it; afterwards it is only in the data dir.
       process.stdout.write(`\nAdmin token (also in ${join(dataDir, 'admin-token')}):\n  ${token}\n\n`);

@@ -44,3 +44,20 @@ describe('formatter isolate settings from the environment', () => {
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^invalid configuration: ${name} `));
   });
 });
+
+describe('the store from the environment', () => {
+  it('is SQLite in the data dir unless PLUGIN_DATABASE_URL names a PostgreSQL database, with PLUGIN_DATABASE_POOL connections (10)', () => {
+    expect(loadConfig({}).databaseUrl).toBeUndefined();
+    const config = loadConfig({ PLUGIN_DATABASE_URL: 'postgres://plugin:secret@db.internal:5432/lorawan?sslmode=verify-full', PLUGIN_ADMIN_TOKEN: 'a-shared-admin-token-0123' });
+    expect(config).toMatchObject({ databaseUrl: 'postgres://plugin:secret@db.internal:5432/lorawan?sslmode=verify-full', databasePool: 10 });
+    expect(loadConfig({ PLUGIN_DATABASE_URL: 'postgresql://db/x', PLUGIN_ADMIN_TOKEN: 'a-shared-admin-token-0123', PLUGIN_DATABASE_POOL: '25' }).databasePool).toBe(25);
+  });
+
+  it('refuses another URL scheme, a pool out of 1..200, and PostgreSQL without PLUGIN_ADMIN_TOKEN (each instance would make up its own)', () => {
+    const token = { PLUGIN_ADMIN_TOKEN: 'a-shared-admin-token-0123' };
+    expect(() => loadConfig({ PLUGIN_DATABASE_URL: 'mysql://db/x', ...token })).toThrow(/PLUGIN_DATABASE_URL/);
+    expect(() => loadConfig({ PLUGIN_DATABASE_URL: 'postgres://db/x', PLUGIN_DATABASE_POOL: '0', ...token })).toThrow(/PLUGIN_DATABASE_POOL/);
+    expect(() => loadConfig({ PLUGIN_DATABASE_URL: 'postgres://db/x', PLUGIN_DATABASE_POOL: '500', ...token })).toThrow(/PLUGIN_DATABASE_POOL/);
+    expect(() => loadConfig({ PLUGIN_DATABASE_URL: 'postgres://db/x' })).toThrow(/PLUGIN_ADMIN_TOKEN is required with PLUGIN_DATABASE_URL/);
+  });
+});
