@@ -1,0 +1,45 @@
+import { resolve, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { copySqliteToPostgres } from './store/store-copy.js';
+
+const USAGE = 'usage: npm run migrate-store -- --from <sqlite data dir> --to postgres://user:password@host:port/database';
+
+/** `npm run migrate-store -- --from ./data --to postgres://…`: a SQLite data dir into PostgreSQL, safe to run again. */
+async function main(argv: string[]): Promise<number> {
+  const args = new Map<string, string>();
+  for (let i = 0; i < argv.length; i += 2) {
+    if (!['--from', '--to'].includes(argv[i]) || argv[i + 1] === undefined) {
+      process.stderr.write(`${USAGE}\n`);
+      return 64;
+    }
+    args.set(argv[i], argv[i + 1]);
+  }
+  const from = args.get('--from');
+  const to = args.get('--to');
+  if (!from || !to || !/^postgres(ql)?:\/\//.test(to)) {
+    process.stderr.write(`${USAGE}\n`);
+    return 64;
+  }
+  const file = join(resolve(from), 'plugin.db');
+  if (!existsSync(file)) {
+    process.stderr.write(`no plugin.db in ${resolve(from)}\n`);
+    return 66;
+  }
+  process.stdout.write(`copying ${file} (stop the plugin on it first)\n`);
+  const report = await copySqliteToPostgres({
+    file,
+    url: to,
+    onTable: (t) => process.stdout.write(`  ${t.table.padEnd(20)} ${String(t.source).padStart(9)} rows, ${String(t.copied).padStart(9)} copied now, ${String(t.target).padStart(9)} in PostgreSQL\n`),
+  });
+  const rows = report.reduce((n, t) => n + t.source, 0);
+  process.stdout.write(`done: all ${rows} rows of ${report.length} tables are in PostgreSQL (checked by key); start the plugin with PLUGIN_DATABASE_URL\n`);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`migrate-store failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);
