@@ -10,7 +10,7 @@ import { formatterSpec, type Profiles, type ResolvedProfile } from '../profiles.
 import type { MessageRequest } from '../schemas/downlink.js';
 import { iotdaFields } from '../iotda.js';
 import type { DeviceRecord, MessageRecord, MessageStatus, Severity } from '../store/records.js';
-import type { Store } from '../store/store.js';
+import type { MessageState, Store } from '../store/store.js';
 
 const PUSH_LEASE_MS = 60_000;
 
@@ -24,14 +24,14 @@ export function backoffMs(attempt: number, random: () => number = Math.random): 
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
 
+/** How long a claim on due work is an instance's: longer than an attempt can take (answers time out in 10 s). */
+export const CLAIM_LEASE_MS = 60_000;
+
 /**
  * Downlink messages from request to their end: format, send through the device's network (or wait
  * until the network told us where), retry what the network could not take, follow its delivery
  * events, time out at the TTL. All state is in the store, so a restart picks up where it left off.
  */
-/** How long a claim on due work is an instance's: longer than an attempt can take (answers time out in 10 s). */
-export const CLAIM_LEASE_MS = 60_000;
-
 export class DownlinkService {
   private readonly inFlight = new Set<string>();
   private readonly listeners = new Set<StatusListener>();
@@ -181,56 +181,60 @@ export class DownlinkService {
         }
         return;
       }
+      const before: MessageState = { updatedAt: message.updatedAt, status: message.status, detail: message.detail };
       message.attempts += 1;
-      const before = `${message.updatedAt} ${message.status} ${message.detail}`;
       const outcome = await transport.send(target, message.request, { replace: message.replace });
       // The network may have reported on it while we waited for its answer (a Class C device, a
-      // fast gateway): that report is newer than this answer and stays.
-      const now = await this.deps.store.getMessage(message.deviceId, message.messageId);
-      if (now && `${now.updatedAt} ${now.status} ${now.detail}` !== before) {
+      // fast gateway; to this instance or another): that report is newer than this answer and stays,
+      // so the answer is written only over the state the push started from.
+      if (!(await this.applySend(message, outcome, before))) {
         // the caller (create: the API's answer) sees the state the report left
-        Object.assign(message, now);
-        return;
+        const now = await this.deps.store.getMessage(message.deviceId, message.messageId);
+        if (now) Object.assign(message, now);
       }
-      await this.applySend(message, outcome);
     } finally {
       this.inFlight.delete(key);
     }
   }
 
-  private async applySend(message: MessageRecord, outcome: SendOutcome): Promise<void> {
+  /** False when the message had moved on from `before` (nothing written, nothing announced). */
+  private async applySend(message: MessageRecord, outcome: SendOutcome, before: MessageState): Promise<boolean> {
     const network = this.deps.networks.get(message.network).label;
     if (outcome.ok) {
       message.detail = 'submitted';
       message.nextAttemptAt = null;
       message.error = null;
-      await this.changed(message, 'info', `Downlink ${message.replace ? 'replaced queue' : 'pushed'} to ${network}`);
-      return;
+      return this.changed(message, 'info', `Downlink ${message.replace ? 'replaced queue' : 'pushed'} to ${network}`, {}, before);
     }
     const error = { code: outcome.code, message: outcome.message };
     if (outcome.maybeQueued) {
       message.detail = 'submitted';
       message.nextAttemptAt = null;
       message.error = error;
-      await this.changed(message, 'warning', `${network} did not answer; the downlink waits for its delivery report or its TTL (not sent twice)`);
-      return;
+      return this.changed(message, 'warning', `${network} did not answer; the downlink waits for its delivery report or its TTL (not sent twice)`, {}, before);
     }
     if (!outcome.retryable) {
       this.finish(message, 'FAILED', 'failed', error);
       const title = outcome.code.endsWith('_url_refused') ? `Downlink not sent: ${outcome.message}` : `Downlink rejected by ${network}: ${outcome.message}`;
-      await this.changed(message, 'error', title, { http_status: outcome.status });
-      return;
+      return this.changed(message, 'error', title, { http_status: outcome.status }, before);
     }
-    await this.retryLater(message, error, outcome.retryAfterMs, `${network} push failed`, { http_status: outcome.status });
+    return this.retryLater(message, error, outcome.retryAfterMs, `${network} push failed`, { http_status: outcome.status }, before);
   }
 
   /** Back to waiting for its next attempt (backoff, or the network's own delay). */
-  private async retryLater(message: MessageRecord, error: { code: string; message: string }, retryAfterMs: number | null, why: string, extra: JsonObject = {}): Promise<void> {
+  private async retryLater(
+    message: MessageRecord,
+    error: { code: string; message: string },
+    retryAfterMs: number | null,
+    why: string,
+    extra: JsonObject = {},
+    before?: MessageState,
+  ): Promise<boolean> {
     const delay = retryAfterMs ?? backoffMs(message.attempts, this.deps.random);
     message.detail = 'retrying';
     message.error = error;
     message.nextAttemptAt = new Date(this.deps.clock.now().getTime() + delay).toISOString();
-    await this.changed(message, 'warning', `${why}, retrying in ${Math.round(delay / 1000)} s: ${error.message}`, { ...extra, attempt: message.attempts });
+    return this.changed(message, 'warning', `${why}, retrying in ${Math.round(delay / 1000)} s: ${error.message}`, { ...extra, attempt: message.attempts }, before);
   }
 
   private finish(message: MessageRecord, status: Exclude<MessageStatus, 'PENDING'>, detail: MessageRecord['detail'], error: MessageRecord['error']): void {
@@ -241,15 +245,17 @@ export class DownlinkService {
     message.nextAttemptAt = null;
   }
 
-  private async save(message: MessageRecord): Promise<void> {
+  /** With `before`, only over that state (false: another writer moved the message first). */
+  private async save(message: MessageRecord, before?: MessageState): Promise<boolean> {
     message.updatedAt = this.nowIso();
-    await this.deps.store.updateMessage(message);
+    return this.deps.store.updateMessage(message, before);
   }
 
-  /** Persists, then announces. */
-  private async changed(message: MessageRecord, severity: Severity, title: string, extra: JsonObject = {}): Promise<void> {
-    await this.save(message);
+  /** Persists, then announces; false (and no announcement) when `before` was not the stored state any more. */
+  private async changed(message: MessageRecord, severity: Severity, title: string, extra: JsonObject = {}, before?: MessageState): Promise<boolean> {
+    if (!(await this.save(message, before))) return false;
     await this.announce(message, severity, title, extra);
+    return true;
   }
 
   /** Records the event and tells listeners (notifications, live views). */
@@ -293,6 +299,10 @@ export class DownlinkService {
     }
     if (!message || message.status !== 'PENDING') return message;
     const network = this.deps.networks.get(message.network).label;
+    // A report on it means the network has the downlink: no push of ours is due any more. Else the
+    // lease of a first push the report overtook (TTS's webhook can come before its answer, and to
+    // another instance) stays due, and the scheduler would push the downlink a second time.
+    if (event.kind !== 'failed') message.nextAttemptAt = null;
     switch (event.kind) {
       case 'queued':
         message.detail = 'queued';

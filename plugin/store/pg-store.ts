@@ -19,7 +19,7 @@ import type {
 } from './records.js';
 import type { Credentials } from '../networks/network.js';
 import type { NetworkName } from '../networks/network-ids.js';
-import { FORMATTER_VERSIONS_KEPT, type BucketQuery, type ClaimQuery, type DeadLetterQuery, type EventQuery, type MeasurementQuery, type Store, type StoreNotice, type UplinkWrite, type UplinkWriteResult } from './store.js';
+import { FORMATTER_VERSIONS_KEPT, type BucketQuery, type ClaimQuery, type DeadLetterQuery, type EventQuery, type MeasurementQuery, type MessageState, type Store, type StoreNotice, type UplinkWrite, type UplinkWriteResult } from './store.js';
 import { WriteConflict } from './errors.js';
 import { boundedEvent, DEFAULT_EVENT_CAP_BYTES } from './event-size.js';
 import { where } from './sql-filter.js';
@@ -925,14 +925,13 @@ export class PgStore implements Store {
     return r.rowCount === 1;
   }
 
-  async updateMessage(m: MessageRecord) {
-    await run(this.pool, 'UPDATE messages SET status = $1, next_attempt_at = $2, record = $3, lease_until = NULL WHERE device_id = $4 AND message_id = $5', [
-      m.status,
-      m.nextAttemptAt,
-      JSON.stringify(m),
-      m.deviceId,
-      m.messageId,
-    ]);
+  async updateMessage(m: MessageRecord, expected?: MessageState) {
+    const set = 'UPDATE messages SET status = $1, next_attempt_at = $2, record = $3, lease_until = NULL WHERE device_id = $4 AND message_id = $5';
+    const params = [m.status, m.nextAttemptAt, JSON.stringify(m), m.deviceId, m.messageId];
+    const updated = expected
+      ? await run(this.pool, `${set} AND status = $6 AND record::json ->> 'updatedAt' = $7 AND record::json ->> 'detail' = $8`, [...params, expected.status, expected.updatedAt, expected.detail])
+      : await run(this.pool, set, params);
+    return (updated.rowCount ?? 0) > 0;
   }
 
   async getMessage(deviceId: string, messageId: string) {

@@ -18,7 +18,7 @@ import type {
 } from './records.js';
 import type { Credentials } from '../networks/network.js';
 import type { NetworkName } from '../networks/network-ids.js';
-import { FORMATTER_VERSIONS_KEPT, type BucketQuery, type ClaimQuery, type DeadLetterQuery, type EventQuery, type MeasurementQuery, type Store, type UplinkWrite, type UplinkWriteResult } from './store.js';
+import { FORMATTER_VERSIONS_KEPT, type BucketQuery, type ClaimQuery, type DeadLetterQuery, type EventQuery, type MeasurementQuery, type MessageState, type Store, type UplinkWrite, type UplinkWriteResult } from './store.js';
 import { MIGRATIONS } from './sqlite-schema.js';
 import { WriteConflict } from './errors.js';
 import { Checkpointer } from './checkpointer.js';
@@ -268,6 +268,11 @@ export class SqliteStore implements Store {
       updateMessage: db.prepare(
         `UPDATE messages SET status = @status, next_attempt_at = @next_attempt_at, record = @record, lease_until = NULL
          WHERE device_id = @device_id AND message_id = @message_id`,
+      ),
+      updateMessageIf: db.prepare(
+        `UPDATE messages SET status = @status, next_attempt_at = @next_attempt_at, record = @record, lease_until = NULL
+         WHERE device_id = @device_id AND message_id = @message_id
+           AND status = @was_status AND record ->> '$.updatedAt' = @was_updated_at AND record ->> '$.detail' = @was_detail`,
       ),
       getMessage: db.prepare<[string, string], { record: string }>(
         'SELECT record FROM messages WHERE device_id = ? AND message_id = ?',
@@ -704,8 +709,15 @@ export class SqliteStore implements Store {
     return this.commits.run(() => this.stmt.insertMessage.run(this.messageParams(m)).changes > 0);
   }
 
-  async updateMessage(m: MessageRecord) {
-    await this.commits.run(() => this.stmt.updateMessage.run(this.messageParams(m)));
+  async updateMessage(m: MessageRecord, expected?: MessageState) {
+    const params = this.messageParams(m);
+    return this.commits.run(
+      () =>
+        (expected
+          ? this.stmt.updateMessageIf.run({ ...params, was_updated_at: expected.updatedAt, was_status: expected.status, was_detail: expected.detail })
+          : this.stmt.updateMessage.run(params)
+        ).changes > 0,
+    );
   }
 
   async getMessage(deviceId: string, messageId: string) {

@@ -80,6 +80,9 @@ export interface MeasurementQuery {
   order: 'asc' | 'desc';
 }
 
+/** Which state a message was in: what a conditional `updateMessage` compares. */
+export type MessageState = Pick<MessageRecord, 'updatedAt' | 'status' | 'detail'>;
+
 /** What another plugin instance sharing the store changed (see `Store.onNotice`). */
 export type StoreNotice = { kind: 'events'; events: EventRecord[] } | { kind: 'profile'; appId: string };
 
@@ -163,7 +166,12 @@ export interface Store {
   getMessage(deviceId: string, messageId: string): Promise<MessageRecord | null>;
   getMessageByCorrelation(correlationId: string): Promise<MessageRecord | null>;
   listMessages(deviceId: string, q: { limit: number; offset: number }): Promise<{ items: MessageRecord[]; total: number }>;
-  updateMessage(m: MessageRecord): Promise<void>;
+  /**
+   * Writes the message; with `expected`, only if the stored one is still at that state (another
+   * writer, a network report on this instance or another, may have moved it meanwhile): false then,
+   * and nothing written.
+   */
+  updateMessage(m: MessageRecord, expected?: MessageState): Promise<boolean>;
   /** Messages that wait for something: due retries, push URLs now known, TTL expiries. */
   listOpenMessages(q: { deviceId?: string; dueBefore?: string; statuses: MessageStatus[]; limit: number }): Promise<MessageRecord[]>;
   /**

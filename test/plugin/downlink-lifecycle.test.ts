@@ -56,6 +56,23 @@ describe('downlink messages tracked to the end', () => {
     expect(await show('u1')).toMatchObject({ status: 'DELIVERED', detail: 'sent', finished_time: '20250416T120105Z' });
   });
 
+  it('a queued report that overtakes the push\'s answer (to this instance or another) leaves it queued, and it is never pushed again', async () => {
+    await deviceWithDownlinks(plugin, tts);
+    tts.respond({ status: 200, delayMs: 400 });
+    const creating = create({ message_id: 'q1', message: CMD, f_port: 15 });
+    await expect.poll(() => tts.requests.length).toBe(1);
+    const correlationId = (tts.requests[0].body as { downlinks: { correlation_ids: string[] }[] }).downlinks[0].correlation_ids[0];
+    expect((await plugin.webhook(ttsDownlinkEvent('downlink_queued', correlationId))).status).toBe(200);
+    expect((await creating).body.result).toMatchObject({ status: 'PENDING', detail: 'queued' });
+    expect(await show('q1')).toMatchObject({ status: 'PENDING', detail: 'queued' });
+    // past the lease of the first push: nothing is due, nothing is sent again
+    clock.advance(61_000);
+    await plugin.app.services.downlinks.tick();
+    expect(tts.requests).toHaveLength(1);
+    await plugin.webhook(ttsDownlinkEvent('downlink_sent', correlationId));
+    expect(await show('q1')).toMatchObject({ status: 'DELIVERED', detail: 'sent' });
+  });
+
   it('confirmed: sent keeps it PENDING, ack makes it DELIVERED', async () => {
     await deviceWithDownlinks(plugin, tts, { downlink: { confirmed: true } });
     await create({ message_id: 'c1', message: CMD, f_port: 15 });

@@ -967,6 +967,27 @@ export function describeStoreContract(name: string, setup: () => Promise<StoreUn
         expect((await store.listMessages(DEV, { limit: 10, offset: 0 })).items[2]).toEqual(done);
       });
 
+      rule('updateMessage with the state it started from writes only over that state: a report that moved the message first stays', async () => {
+        const store = await open();
+        const m = message('msg-01', { detail: 'submitted', updatedAt: iso(T0) });
+        await store.insertMessage(m);
+        const started = { updatedAt: m.updatedAt, status: m.status, detail: m.detail };
+        // a report (on this instance or another) moves it on while a push waits for its answer
+        const reported: MessageRecord = { ...m, status: 'DELIVERED', detail: 'sent', updatedAt: iso(T0 + SEC), finishedAt: iso(T0 + SEC) };
+        expect(await store.updateMessage(reported)).toBe(true);
+        // the push's answer, written over the state it started from, is refused and changes nothing
+        expect(await store.updateMessage({ ...m, detail: 'retrying', attempts: 1, updatedAt: iso(T0 + 2 * SEC), nextAttemptAt: iso(T0 + MIN) }, started)).toBe(false);
+        expect(await store.getMessage(DEV, 'msg-01')).toEqual(reported);
+        // the same time but another detail or status is another state too (clocks tick in milliseconds)
+        expect(await store.updateMessage({ ...reported, detail: 'acknowledged' }, { ...started, updatedAt: reported.updatedAt })).toBe(false);
+        expect(await store.updateMessage({ ...reported, detail: 'acknowledged' }, { updatedAt: reported.updatedAt, status: 'DELIVERED', detail: 'queued' })).toBe(false);
+        // over the stored state it is written
+        expect(await store.updateMessage({ ...reported, detail: 'acknowledged' }, { updatedAt: reported.updatedAt, status: 'DELIVERED', detail: 'sent' })).toBe(true);
+        expect((await store.getMessage(DEV, 'msg-01'))?.detail).toBe('acknowledged');
+        // an unknown message is not written either way
+        expect(await store.updateMessage(message('msg-77'), started)).toBe(false);
+      });
+
       rule('listOpenMessages: by status, device and due time (retry due or expired), oldest first, limited', async () => {
         const store = await open();
         const m1 = message('msg-01', { createdAt: iso(T0 + 1 * SEC), nextAttemptAt: iso(T0 + MIN) });
