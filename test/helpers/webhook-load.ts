@@ -14,6 +14,8 @@ export interface Answered {
   uplink: LoadUplink;
   status: number;
   answer: unknown;
+  /** The base URL it was sent to. */
+  target: string;
 }
 
 export interface Lost {
@@ -22,11 +24,18 @@ export interface Lost {
   error: string;
   /** The load had been stopped (the plugin killed) when the request failed. */
   afterStop: boolean;
+  /** The base URL it was sent to. */
+  target: string;
+  /** That target had been retired (its server killed) when the request failed. */
+  afterRetire: boolean;
 }
 
 export interface WebhookLoadOptions {
-  /** Base URL of the plugin, e.g. http://127.0.0.1:1234. */
-  url: string;
+  /**
+   * Base URL of the plugin, e.g. http://127.0.0.1:1234; or several (instances behind a load
+   * balancer): each sender sends its `seq`-th uplink to `urls[(sender + seq) % n]`, skipping retired ones.
+   */
+  url: string | string[];
   /** The full Authorization header value (`Bearer …`). */
   authorization: string;
   path?: string;
@@ -44,20 +53,41 @@ export class WebhookLoad {
   readonly acked: Answered[] = [];
   readonly refused: Answered[] = [];
   readonly lost: Lost[] = [];
-  private readonly inFlight = new Set<LoadUplink>();
+  private readonly inFlight = new Map<LoadUplink, string>();
   private readonly clients: Client[] = [];
+  private readonly urls: string[];
+  private readonly retired = new Set<string>();
   private stopped = false;
   private loops: Promise<void>[] = [];
 
-  constructor(private readonly o: WebhookLoadOptions) {}
+  constructor(private readonly o: WebhookLoadOptions) {
+    this.urls = typeof o.url === 'string' ? [o.url] : [...o.url];
+  }
 
   start(): void {
     for (let sender = 0; sender < this.o.senders; sender++) {
-      // One connection per sender, no pipelining: what a TTS webhook sender does.
-      const client = new Client(this.o.url, { pipelining: 1, headersTimeout: 10_000, bodyTimeout: 10_000 });
-      this.clients.push(client);
-      this.loops.push(this.loop(sender, client));
+      // One connection per sender (and target), no pipelining: what a TTS webhook sender does.
+      const clients = this.urls.map((url) => new Client(url, { pipelining: 1, headersTimeout: 10_000, bodyTimeout: 10_000 }));
+      this.clients.push(...clients);
+      this.loops.push(this.loop(sender, clients));
     }
+  }
+
+  /** How many uplinks are in flight to a target right now. */
+  inFlightTo(url: string): number {
+    let n = 0;
+    for (const target of this.inFlight.values()) if (target === url) n++;
+    return n;
+  }
+
+  /**
+   * Takes a target out of the rotation (no request to it starts after this) and returns the uplinks
+   * in flight to it at this moment. Call it right before killing that server; the senders go on
+   * with the other targets, as behind a load balancer.
+   */
+  retire(url: string): LoadUplink[] {
+    this.retired.add(url);
+    return [...this.inFlight].filter(([, target]) => target === url).map(([uplink]) => uplink);
   }
 
   /**
@@ -66,7 +96,7 @@ export class WebhookLoad {
    */
   stop(): LoadUplink[] {
     this.stopped = true;
-    return [...this.inFlight];
+    return [...this.inFlight.keys()];
   }
 
   /** Resolves when every sender has ended (its last request answered or failed). */
@@ -79,10 +109,15 @@ export class WebhookLoad {
     await Promise.all(this.clients.map((c) => c.destroy().catch(() => undefined)));
   }
 
-  private async loop(sender: number, client: Client): Promise<void> {
+  private async loop(sender: number, clients: Client[]): Promise<void> {
     for (let seq = 0; !this.stopped; seq++) {
+      let index = (sender + seq) % this.urls.length;
+      for (let tries = 0; this.retired.has(this.urls[index]) && tries < this.urls.length; tries++) index = (index + 1) % this.urls.length;
+      const target = this.urls[index];
+      const client = clients[index];
+      if (this.retired.has(target)) return; // every target retired
       const uplink = this.o.uplink(sender, seq);
-      this.inFlight.add(uplink);
+      this.inFlight.set(uplink, target);
       try {
         const res = await client.request({
           method: 'POST',
@@ -97,12 +132,14 @@ export class WebhookLoad {
         } catch {
           // kept as text
         }
-        (res.statusCode >= 200 && res.statusCode < 300 ? this.acked : this.refused).push({ uplink, status: res.statusCode, answer });
+        (res.statusCode >= 200 && res.statusCode < 300 ? this.acked : this.refused).push({ uplink, status: res.statusCode, answer, target });
       } catch (err) {
         const e = err as { code?: string; message?: string };
-        this.lost.push({ uplink, error: e.code ?? e.message ?? String(err), afterStop: this.stopped });
-        // A sender whose connection died before the stop would hammer a dead server: it ends here.
-        return;
+        const afterRetire = this.retired.has(target);
+        this.lost.push({ uplink, error: e.code ?? e.message ?? String(err), afterStop: this.stopped, target, afterRetire });
+        // A sender whose connection died before the stop would hammer a dead server: it ends here;
+        // one whose target was retired (killed behind the balancer) goes on with the others.
+        if (!afterRetire) return;
       } finally {
         this.inFlight.delete(uplink);
       }
