@@ -132,6 +132,7 @@ export async function createApp(deps: AppDeps): Promise<PluginApp> {
   await mqtt.syncAll();
   const stopNotices = store.onNotice((notice) => {
     if (notice.kind === 'events') events.relay(notice.events);
+    else if (notice.kind === 'device-deleted') uplinks.forgetDevice(notice.deviceId);
     else background.run('profile change', () => profiles.changedElsewhere(notice.appId));
   });
   const metrics = new PluginMetrics({ store, formatters, uplinks, downlinks, clock });

@@ -48,6 +48,9 @@ const RECENT_TRIM_EVERY = 32;
 const EVENT_TRIM_LOCK = 7_146_238_951_402_118n;
 const EVENTS_CHANNEL = 'plugin_events';
 const PROFILES_CHANNEL = 'plugin_profiles';
+const DEVICES_CHANNEL = 'plugin_devices';
+/** How long taking a connection may wait (for the server, or for a free one in the pool). */
+const CONNECT_TIMEOUT_MS = 10_000;
 /** Event ids per notification: payloads must stay under PostgreSQL's 8000 bytes. */
 const IDS_PER_NOTICE = 400;
 /** How long committed events wait to be announced together (live streams elsewhere lag by this). */
@@ -309,7 +312,8 @@ export class PgStore implements Store {
       types: pgTypes(),
       ...(options.ssl !== undefined ? { ssl: options.ssl } : {}),
     };
-    const pool = new pg.Pool({ ...clientConfig, max: options.poolSize ?? 10 });
+    // A database that does not answer fails requests (TTS retries a webhook) instead of holding them forever.
+    const pool = new pg.Pool({ ...clientConfig, max: options.poolSize ?? 10, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
     // An idle connection that drops emits 'error' on the pool, a busy one on its client: neither may
     // end the process (the query it served fails, the pool replaces the connection).
     pool.on('error', () => undefined);
@@ -524,6 +528,8 @@ export class PgStore implements Store {
         await run(c, 'DELETE FROM device_properties WHERE device_id = $1', [id]);
         await run(c, 'DELETE FROM device_credentials WHERE device_id = $1', [id]);
         await run(c, 'DELETE FROM messages WHERE device_id = $1', [id]);
+        // Other instances remember the device for their uplinks: its next one must provision it again.
+        await run(c, 'SELECT pg_notify($1, $2)', [DEVICES_CHANNEL, JSON.stringify({ i: this.instanceId, d: id })]);
       }
       return gone;
     });
@@ -1036,6 +1042,7 @@ export class PgStore implements Store {
       await client.connect();
       await client.query(`LISTEN ${EVENTS_CHANNEL}`);
       await client.query(`LISTEN ${PROFILES_CHANNEL}`);
+      await client.query(`LISTEN ${DEVICES_CHANNEL}`);
     } catch (err) {
       client.removeListener('end', lost);
       await client.end().catch(() => undefined);
@@ -1076,7 +1083,7 @@ export class PgStore implements Store {
       return;
     }
     if (typeof parsed !== 'object' || parsed === null) return;
-    const p = parsed as { i?: unknown; e?: unknown; a?: unknown };
+    const p = parsed as { i?: unknown; e?: unknown; a?: unknown; d?: unknown };
     if (p.i === this.instanceId) return;
     let notice: StoreNotice;
     if (channel === EVENTS_CHANNEL && Array.isArray(p.e)) {
@@ -1087,6 +1094,8 @@ export class PgStore implements Store {
       notice = { kind: 'events', events: rows.rows.map(toEvent) };
     } else if (channel === PROFILES_CHANNEL && typeof p.a === 'string') {
       notice = { kind: 'profile', appId: p.a };
+    } else if (channel === DEVICES_CHANNEL && typeof p.d === 'string') {
+      notice = { kind: 'device-deleted', deviceId: p.d };
     } else {
       return;
     }
@@ -1097,6 +1106,10 @@ export class PgStore implements Store {
         // one listener's failure does not keep the notice from the others
       }
     }
+  }
+
+  async ping(): Promise<void> {
+    await run(this.pool, 'SELECT 1');
   }
 
   async close(): Promise<void> {

@@ -775,6 +775,10 @@ export class SqliteStore implements Store {
     });
   }
 
+  async ping(): Promise<void> {
+    this.db.prepare('SELECT 1').get();
+  }
+
   /** One process owns a SQLite file: nothing changes it from elsewhere. */
   onNotice(): () => void {
     return () => undefined;

@@ -84,7 +84,7 @@ export interface MeasurementQuery {
 export type MessageState = Pick<MessageRecord, 'updatedAt' | 'status' | 'detail'>;
 
 /** What another plugin instance sharing the store changed (see `Store.onNotice`). */
-export type StoreNotice = { kind: 'events'; events: EventRecord[] } | { kind: 'profile'; appId: string };
+export type StoreNotice = { kind: 'events'; events: EventRecord[] } | { kind: 'profile'; appId: string } | { kind: 'device-deleted'; deviceId: string };
 
 /** A claim on due work: each item goes to one caller until `leaseUntil` (then a crashed holder's work is due again). */
 export interface ClaimQuery {
@@ -190,10 +190,14 @@ export interface Store {
   rescheduleNotification(id: number, attempts: number, nextAttemptAt: string | null): Promise<void>;
 
   /**
-   * Changes made through other instances sharing this store: their events (for live streams) and
-   * profile saves (for caches), as they commit. A store only one instance opens never calls it.
+   * Changes made through other instances sharing this store: their events (for live streams),
+   * profile saves and device deletions (for caches), as they commit. A store only one instance
+   * opens never calls it.
    */
   onNotice(listener: (notice: StoreNotice) => void): () => void;
+
+  /** Resolves when the store answers a query (health checks); rejects when it cannot be reached. */
+  ping(): Promise<void>;
 
   close(): Promise<void>;
 }

@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { createApp, type PluginApp } from '../../plugin/app.js';
 import type { Clock } from '../../plugin/clock.js';
+import { PgStore } from '../../plugin/store/pg-store.js';
 import { SqliteStore } from '../../plugin/store/sqlite-store.js';
+import type { Store } from '../../plugin/store/store.js';
 import { FormatterPool, type PoolOptions } from '../../sandbox/formatter-pool.js';
 import { FORMATTER_PROCESS } from './formatter-process-entry.js';
 
@@ -47,6 +49,8 @@ export interface HarnessOptions {
   recentPerApp?: number;
   /** Waits between MQTT connection attempts; short unless given, so reconnects fit in a test. */
   mqttBackoff?: Backoff;
+  /** PLUGIN_DATABASE_URL: the store is PostgreSQL's (several harnesses on one database are several instances). */
+  databaseUrl?: string;
 }
 
 /** MQTT backoff for tests: the production shape (refused credentials wait 30 times longer), in tenths of a second. */
@@ -59,10 +63,10 @@ export interface JsonResponse<T = any> {
   text: string;
 }
 
-/** The real plugin on an ephemeral loopback port with its own SQLite file. */
+/** The real plugin on an ephemeral loopback port with its own SQLite file (or on a PostgreSQL database, shared with other harnesses). */
 export class PluginHarness {
   app!: PluginApp;
-  store!: SqliteStore;
+  store!: Store;
   formatters!: FormatterPool;
   server!: Server;
   url = '';
@@ -74,13 +78,15 @@ export class PluginHarness {
 
   async start(): Promise<this> {
     const clock = this.options.clock;
-    this.store = new SqliteStore({
-      file: join(this.dataDir, 'plugin.db'),
+    const storeOptions = {
       eventCap: this.options.eventCap ?? 10000,
       ...(this.options.eventCapBytes ? { eventCapBytes: this.options.eventCapBytes } : {}),
       ...(this.options.recentPerApp !== undefined ? { recentPerApp: this.options.recentPerApp } : {}),
       now: () => (clock ? clock.now() : new Date()),
-    });
+    };
+    this.store = this.options.databaseUrl
+      ? await PgStore.open({ url: this.options.databaseUrl, ...storeOptions })
+      : new SqliteStore({ file: join(this.dataDir, 'plugin.db'), ...storeOptions });
     this.formatters = new FormatterPool({
       maxApps: 20,
       processes: 2,
