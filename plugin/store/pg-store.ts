@@ -2,29 +2,16 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { JsonObject } from '../../formatters/contract.js';
 import type { ProfileSettings } from '../schemas/profile.js';
-import type {
-  BucketRecord,
-  BucketRow,
-  DeadLetter,
-  DeviceRecord,
-  EventInput,
-  EventRecord,
-  MessageRecord,
-  MessageStatus,
-  NotificationRecord,
-  Page,
-  MeasurementRecord,
-  FormatterVersion,
-  RecentUplink,
-} from './records.js';
+import type { BucketRow, DeviceRecord, EventInput, EventRecord, MessageRecord, MessageStatus, NotificationRecord, Page, MeasurementRecord, RecentUplink } from './records.js';
 import type { Credentials } from '../networks/network.js';
-import type { NetworkName } from '../networks/network-ids.js';
 import { FORMATTER_VERSIONS_KEPT, type BucketQuery, type ClaimQuery, type DeadLetterQuery, type EventQuery, type MeasurementQuery, type MessageState, type Store, type StoreNotice, type UplinkWrite, type UplinkWriteResult } from './store.js';
 import { WriteConflict } from './errors.js';
 import { boundedEvent, DEFAULT_EVENT_CAP_BYTES } from './event-size.js';
 import { where } from './sql-filter.js';
 import { hasRecentUplink, parseRecentUplinks, withRecentUplink, type RecentUplinks } from './recent-uplinks.js';
 import { migrate } from './pg-migrate.js';
+import { deviceListFilter, devicePage, eventListFilter, toBucket, toBucketRow, toDeadLetter, toDevice, toEvent, toFormatterVersion, toListedProfile, toMeasurement, toMessage, toNotification, toProfile, toRecentUplink } from './rows.js';
+import type { BucketDataRow, BucketStatsRow, DeadLetterRow, DeviceRow, EventRow, FormatterVersionRow, MeasurementRow, MessageRow, NotificationRow, ProfileListRow, ProfileRow, RecentRow } from './rows.js';
 
 export interface PgStoreOptions {
   /** postgres://user:password@host:port/database (its sslmode and other parameters apply). */
@@ -109,56 +96,15 @@ function pgTypes(): pg.CustomTypesConfig {
   return types;
 }
 
-interface FormatterVersionRow {
-  version: number;
-  created_at: string;
-  note: string | null;
-  formatter: string;
-}
-
-function toFormatterVersion(r: FormatterVersionRow): FormatterVersion {
-  return { version: r.version, createdAt: r.created_at, note: r.note, formatter: JSON.parse(r.formatter) as FormatterVersion['formatter'] };
-}
-
-interface NotificationRow {
-  id: number;
-  url: string;
-  body: string;
-  attempts: number;
-  next_attempt_at: string;
-  created_at: string;
-}
-
-function toNotification(r: NotificationRow): NotificationRecord {
-  return { id: r.id, url: r.url, body: JSON.parse(r.body) as JsonObject, attempts: r.attempts, nextAttemptAt: r.next_attempt_at, createdAt: r.created_at };
-}
-
-interface RecentRow {
-  app_id: string;
-  seq: number;
-  device_id: string;
-  network: string;
-  received_at: string;
-  report: string;
-  outcome: string;
-  formatter_version: number | null;
-}
-
-interface DeviceRow {
-  id: string;
-  app_id: string;
-  ids: string;
-  asset_type: string | null;
-  asset_group: string | null;
-  connection_timeout_min: number;
-  bucket_id: string | null;
-  created_at: string;
-  last_seen_at: string | null;
-  state: string | null;
+/** A device row with whether it has credentials and its properties (names and values in name order). */
+interface PgDeviceRow extends DeviceRow {
   has_credentials: boolean;
   prop_names: string[];
   prop_values: string[];
 }
+
+const toPgDevice = (row: PgDeviceRow): DeviceRecord =>
+  toDevice(row, row.prop_names.map((name, i) => [name, row.prop_values[i]] as const), row.has_credentials);
 
 /** A device with its properties (name order, as SQLite's key order) and whether it has credentials, in one query. */
 const DEVICE_SELECT = `SELECT d.id, d.app_id, d.ids, d.asset_type, d.asset_group, d.connection_timeout_min, d.bucket_id,
@@ -168,93 +114,8 @@ const DEVICE_SELECT = `SELECT d.id, d.app_id, d.ids, d.asset_type, d.asset_group
     ARRAY(SELECT p.value FROM device_properties p WHERE p.device_id = d.id ORDER BY p.name) AS prop_values
   FROM devices d`;
 
-interface EventRow {
-  id: number;
-  ts: string;
-  app_id: string | null;
-  device_id: string | null;
-  category: EventRecord['category'];
-  severity: EventRecord['severity'];
-  title: string;
-  details: string;
-}
-
-interface DeadLetterRow {
-  id: number;
-  app_id: string;
-  device_id: string;
-  reason: string;
-  error: string;
-  network: DeadLetter['network'];
-  body: string;
-  created_at: string;
-  replayed_at: string | null;
-}
-
-interface BucketDbRow {
-  id: string;
-  device_id: string;
-  app_id: string;
-  created_at: string;
-  rows: number;
-  last_ts: number | null;
-}
-
 const BUCKET_SELECT = `SELECT b.id, b.device_id, b.app_id, b.created_at, s.rows, s.last_ts FROM buckets b
   CROSS JOIN LATERAL (SELECT COUNT(*) AS rows, MAX(r.ts) AS last_ts FROM bucket_rows r WHERE r.bucket_id = b.id) s`;
-
-const toBucket = (b: BucketDbRow): BucketRecord => ({
-  id: b.id,
-  deviceId: b.device_id,
-  appId: b.app_id,
-  createdAt: b.created_at,
-  rows: b.rows,
-  lastTs: b.last_ts !== null ? new Date(b.last_ts).toISOString() : null,
-});
-
-const toEvent = (r: EventRow): EventRecord => ({
-  id: r.id,
-  ts: r.ts,
-  appId: r.app_id,
-  deviceId: r.device_id,
-  category: r.category,
-  severity: r.severity,
-  title: r.title,
-  details: JSON.parse(r.details) as JsonObject,
-});
-
-const toDeadLetter = (r: DeadLetterRow): DeadLetter => ({
-  id: r.id,
-  appId: r.app_id,
-  deviceId: r.device_id,
-  reason: r.reason,
-  error: JSON.parse(r.error) as JsonObject,
-  network: r.network,
-  body: JSON.parse(r.body) as JsonObject,
-  createdAt: r.created_at,
-  replayedAt: r.replayed_at,
-});
-
-function toDevice(row: DeviceRow): DeviceRecord {
-  const properties: Record<string, unknown> = row.state ? { device: JSON.parse(row.state) } : {};
-  row.prop_names.forEach((name, i) => (properties[name] = JSON.parse(row.prop_values[i])));
-  return {
-    id: row.id,
-    appId: row.app_id,
-    ids: JSON.parse(row.ids) as DeviceRecord['ids'],
-    assetType: row.asset_type,
-    assetGroup: row.asset_group,
-    connectionTimeoutMin: row.connection_timeout_min,
-    bucketId: row.bucket_id,
-    createdAt: row.created_at,
-    lastSeenAt: row.last_seen_at,
-    properties,
-    downlinkReady: row.has_credentials,
-  };
-}
-
-const encodeCursor = (id: string): string => Buffer.from(id, 'utf8').toString('base64url');
-const decodeCursor = (cursor: string): string => Buffer.from(cursor, 'base64url').toString('utf8');
 
 /** What a transaction answers when it rolls back on purpose (a duplicate uplink writes nothing). */
 class Rollback<T> {
@@ -391,7 +252,7 @@ export class PgStore implements Store {
 
   async getProfile(appId: string) {
     const row = (
-      await run<{ settings: string; webhook_token: string; created_at: string; updated_at: string; formatter_version: number | null }>(
+      await run<ProfileRow>(
         this.pool,
         `SELECT settings, webhook_token, created_at, updated_at,
            (SELECT MAX(version) FROM formatter_versions v WHERE v.app_id = profiles.app_id) AS formatter_version
@@ -399,22 +260,12 @@ export class PgStore implements Store {
         [appId],
       )
     ).rows[0];
-    if (!row) return null;
-    return {
-      settings: JSON.parse(row.settings) as ProfileSettings,
-      webhookToken: row.webhook_token,
-      createdAt: row.created_at,
-      updatedAt: row.updated_at,
-      formatterVersion: row.formatter_version ?? 0,
-    };
+    return row ? toProfile(row) : null;
   }
 
   async listProfiles() {
-    const rows = await run<{ app_id: string; settings: string; created_at: string; updated_at: string }>(
-      this.pool,
-      "SELECT app_id, settings, created_at, updated_at FROM profiles ORDER BY app_id = 'default' DESC, app_id",
-    );
-    return rows.rows.map((r) => ({ appId: r.app_id, settings: JSON.parse(r.settings) as ProfileSettings, createdAt: r.created_at, updatedAt: r.updated_at }));
+    const rows = await run<ProfileListRow>(this.pool, "SELECT app_id, settings, created_at, updated_at FROM profiles ORDER BY app_id = 'default' DESC, app_id");
+    return rows.rows.map(toListedProfile);
   }
 
   async putProfile(appId: string, settings: ProfileSettings, newToken: string, note: string | null = null) {
@@ -480,16 +331,7 @@ export class PgStore implements Store {
       'SELECT app_id, seq, device_id, network, received_at, report, outcome, formatter_version FROM recent_traffic WHERE app_id = $1 ORDER BY seq DESC LIMIT $2',
       [appId, limitParam(Math.min(limit, this.recentPerApp))],
     );
-    return rows.rows.map((r) => ({
-      seq: r.seq,
-      appId: r.app_id,
-      deviceId: r.device_id,
-      network: r.network as NetworkName,
-      receivedAt: r.received_at,
-      report: r.report,
-      outcome: JSON.parse(r.outcome) as RecentUplink['outcome'],
-      formatterVersion: r.formatter_version,
-    }));
+    return rows.rows.map(toRecentUplink);
   }
 
   async setWebhookToken(appId: string, token: string) {
@@ -503,22 +345,15 @@ export class PgStore implements Store {
   // ---- devices
 
   async getDevice(id: string) {
-    const row = (await run<DeviceRow>(this.pool, `${DEVICE_SELECT} WHERE d.id = $1`, [id])).rows[0];
-    return row ? toDevice(row) : null;
+    const row = (await run<PgDeviceRow>(this.pool, `${DEVICE_SELECT} WHERE d.id = $1`, [id])).rows[0];
+    return row ? toPgDevice(row) : null;
   }
 
   async listDevices(q: { appId?: string; search?: string; limit: number; cursor?: string }): Promise<Page<DeviceRecord>> {
-    const like = q.search ? `%${q.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : '';
     // ILIKE on "C" text folds ASCII letters only, as SQLite's LIKE does.
-    const filter = where([
-      q.appId && ['d.app_id = ?', q.appId],
-      q.search && ["(d.id ILIKE ? ESCAPE '\\' OR d.ids ILIKE ? ESCAPE '\\')", like, like],
-      q.cursor && ['d.id > ?', decodeCursor(q.cursor)],
-    ]);
-    const rows = (await run<DeviceRow>(this.pool, numbered(`${DEVICE_SELECT} ${filter.sql} ORDER BY d.id LIMIT ?`), [...filter.params, limitParam(q.limit + 1)])).rows;
-    const more = rows.length > q.limit;
-    const items = rows.slice(0, q.limit).map(toDevice);
-    return { items, nextCursor: more ? encodeCursor(items[items.length - 1].id) : null };
+    const filter = deviceListFilter(q, 'ILIKE');
+    const rows = (await run<PgDeviceRow>(this.pool, numbered(`${DEVICE_SELECT} ${filter.sql} ORDER BY d.id LIMIT ?`), [...filter.params, limitParam(q.limit + 1)])).rows;
+    return devicePage(rows, q.limit, toPgDevice);
   }
 
   async deleteDevice(id: string) {
@@ -826,28 +661,24 @@ export class PgStore implements Store {
 
   async listBuckets(q: { appId?: string; deviceId?: string }) {
     const filter = where([q.appId && ['b.app_id = ?', q.appId], q.deviceId && ['b.device_id = ?', q.deviceId]]);
-    const rows = await run<BucketDbRow>(this.pool, numbered(`${BUCKET_SELECT} ${filter.sql} ORDER BY b.id`), filter.params);
+    const rows = await run<BucketStatsRow>(this.pool, numbered(`${BUCKET_SELECT} ${filter.sql} ORDER BY b.id`), filter.params);
     return rows.rows.map(toBucket);
   }
 
   async getBucket(id: string) {
-    const row = (await run<BucketDbRow>(this.pool, `${BUCKET_SELECT} WHERE b.id = $1`, [id])).rows[0];
+    const row = (await run<BucketStatsRow>(this.pool, `${BUCKET_SELECT} WHERE b.id = $1`, [id])).rows[0];
     return row ? toBucket(row) : null;
   }
 
   async readBucket(id: string, q: BucketQuery): Promise<BucketRow[]> {
     const order = q.order === 'asc' ? 'ASC' : 'DESC';
-    const rows = await run<{ ts: number; data: string; normalized: string | null }>(
+    const rows = await run<BucketDataRow>(
       this.pool,
       `SELECT ts, data, normalized FROM bucket_rows WHERE bucket_id = $1 AND ts >= $2 AND ts <= $3
        ORDER BY ts ${order}, seq ${order} LIMIT $4`,
       [id, bound(q.fromMs ?? 0, 'ceil'), bound(q.toMs ?? Number.MAX_SAFE_INTEGER, 'floor'), limitParam(q.limit)],
     );
-    return rows.rows.map((r) => ({
-      ts: new Date(r.ts).toISOString(),
-      data: JSON.parse(r.data) as JsonObject,
-      ...(r.normalized !== null ? { normalized: JSON.parse(r.normalized) as JsonObject[] } : {}),
-    }));
+    return rows.rows.map(toBucketRow);
   }
 
   // ---- normalized measurements
@@ -855,12 +686,12 @@ export class PgStore implements Store {
   async listMeasurements(q: MeasurementQuery): Promise<MeasurementRecord[]> {
     const filter = where([['quantity = ?', q.quantity], q.appId && ['app_id = ?', q.appId], q.deviceId && ['device_id = ?', q.deviceId]]);
     const order = q.order === 'asc' ? 'ASC' : 'DESC';
-    const rows = await run<{ ts: number; app_id: string; device_id: string; value: string }>(
+    const rows = await run<MeasurementRow>(
       this.pool,
       numbered(`SELECT ts, app_id, device_id, value FROM measurements ${filter.sql} AND ts >= ? AND ts <= ? ORDER BY ts ${order}, seq ${order} LIMIT ?`),
       [...filter.params, bound(q.fromMs ?? Number.MIN_SAFE_INTEGER, 'ceil'), bound(q.toMs ?? Number.MAX_SAFE_INTEGER, 'floor'), limitParam(q.limit)],
     );
-    return rows.rows.map((r) => ({ appId: r.app_id, deviceId: r.device_id, tsMs: r.ts, value: JSON.parse(r.value) as MeasurementRecord['value'] }));
+    return rows.rows.map(toMeasurement);
   }
 
   async measuredQuantities(quantities: readonly string[], q: { appId?: string }): Promise<string[]> {
@@ -903,13 +734,7 @@ export class PgStore implements Store {
   }
 
   async listEvents(q: EventQuery) {
-    const filter = where([
-      q.appId && ['app_id = ?', q.appId],
-      q.deviceId && ['device_id = ?', q.deviceId],
-      q.category && ['category = ?', q.category],
-      q.severity && ['severity = ?', q.severity],
-      q.afterId !== undefined && ['id > ?', bound(q.afterId, 'floor')],
-    ]);
+    const filter = eventListFilter(q, (id) => bound(id, 'floor'));
     const rows = await run<EventRow>(this.pool, numbered(`SELECT * FROM events ${filter.sql} ORDER BY id DESC LIMIT ?`), [...filter.params, limitParam(q.limit)]);
     return rows.rows.map(toEvent);
   }
@@ -941,23 +766,23 @@ export class PgStore implements Store {
   }
 
   async getMessage(deviceId: string, messageId: string) {
-    const row = (await run<{ record: string }>(this.pool, 'SELECT record FROM messages WHERE device_id = $1 AND message_id = $2', [deviceId, messageId])).rows[0];
-    return row ? (JSON.parse(row.record) as MessageRecord) : null;
+    const row = (await run<MessageRow>(this.pool, 'SELECT record FROM messages WHERE device_id = $1 AND message_id = $2', [deviceId, messageId])).rows[0];
+    return row ? toMessage(row) : null;
   }
 
   async getMessageByCorrelation(correlationId: string) {
-    const row = (await run<{ record: string }>(this.pool, 'SELECT record FROM messages WHERE correlation_id = $1', [correlationId])).rows[0];
-    return row ? (JSON.parse(row.record) as MessageRecord) : null;
+    const row = (await run<MessageRow>(this.pool, 'SELECT record FROM messages WHERE correlation_id = $1', [correlationId])).rows[0];
+    return row ? toMessage(row) : null;
   }
 
   async listMessages(deviceId: string, q: { limit: number; offset: number }) {
-    const rows = await run<{ record: string }>(this.pool, 'SELECT record FROM messages WHERE device_id = $1 ORDER BY created_at DESC, seq DESC LIMIT $2 OFFSET $3', [
+    const rows = await run<MessageRow>(this.pool, 'SELECT record FROM messages WHERE device_id = $1 ORDER BY created_at DESC, seq DESC LIMIT $2 OFFSET $3', [
       deviceId,
       limitParam(q.limit),
       Math.max(0, bound(q.offset, 'floor')),
     ]);
     const total = (await run<{ n: number }>(this.pool, 'SELECT COUNT(*) AS n FROM messages WHERE device_id = $1', [deviceId])).rows[0].n;
-    return { items: rows.rows.map((r) => JSON.parse(r.record) as MessageRecord), total };
+    return { items: rows.rows.map(toMessage), total };
   }
 
   async listOpenMessages(q: { deviceId?: string; dueBefore?: string; statuses: MessageStatus[]; limit: number }) {
@@ -966,11 +791,11 @@ export class PgStore implements Store {
       q.deviceId && ['device_id = ?', q.deviceId],
       q.dueBefore && ['(next_attempt_at <= ? OR expires_at <= ?)', q.dueBefore, q.dueBefore],
     ]);
-    const rows = await run<{ record: string }>(this.pool, numbered(`SELECT record FROM messages ${filter.sql} ORDER BY created_at, seq LIMIT ?`), [
+    const rows = await run<MessageRow>(this.pool, numbered(`SELECT record FROM messages ${filter.sql} ORDER BY created_at, seq LIMIT ?`), [
       ...filter.params,
       limitParam(q.limit),
     ]);
-    return rows.rows.map((r) => JSON.parse(r.record) as MessageRecord);
+    return rows.rows.map(toMessage);
   }
 
   async claimDueMessages(q: ClaimQuery) {
@@ -988,7 +813,7 @@ export class PgStore implements Store {
     );
     // RETURNING comes in no promised order.
     const sorted = rows.rows.sort((a, b) => (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : a.seq - b.seq));
-    return sorted.map((r) => JSON.parse(r.record) as MessageRecord);
+    return sorted.map(toMessage);
   }
 
   // ---- notifications

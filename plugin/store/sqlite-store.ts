@@ -1,23 +1,8 @@
 import Database from 'better-sqlite3';
 import type { JsonObject } from '../../formatters/contract.js';
 import type { ProfileSettings } from '../schemas/profile.js';
-import type {
-  BucketRecord,
-  BucketRow,
-  DeadLetter,
-  DeviceRecord,
-  EventInput,
-  EventRecord,
-  MessageRecord,
-  MessageStatus,
-  NotificationRecord,
-  Page,
-  MeasurementRecord,
-  FormatterVersion,
-  RecentUplink,
-} from './records.js';
+import type { BucketRecord, BucketRow, DeviceRecord, EventInput, EventRecord, MessageRecord, MessageStatus, NotificationRecord, Page, MeasurementRecord, RecentUplink } from './records.js';
 import type { Credentials } from '../networks/network.js';
-import type { NetworkName } from '../networks/network-ids.js';
 import { FORMATTER_VERSIONS_KEPT, type BucketQuery, type ClaimQuery, type DeadLetterQuery, type EventQuery, type MeasurementQuery, type MessageState, type Store, type UplinkWrite, type UplinkWriteResult } from './store.js';
 import { MIGRATIONS } from './sqlite-schema.js';
 import { WriteConflict } from './errors.js';
@@ -27,6 +12,8 @@ import { GroupCommit } from './group-commit.js';
 import { WalSync } from './wal-sync.js';
 import { where, type SqlValue } from './sql-filter.js';
 import { hasRecentUplink, parseRecentUplinks, withRecentUplink, type RecentUplinks } from './recent-uplinks.js';
+import { deviceListFilter, devicePage, eventListFilter, toBucket, toBucketRow, toDeadLetter, toDevice, toEvent, toFormatterVersion, toListedProfile, toMeasurement, toMessage, toNotification, toProfile, toRecentUplink } from './rows.js';
+import type { BucketDataRow, BucketStatsRow, DeadLetterRow, DeviceRow, EventRow, FormatterVersionRow, MeasurementRow, MessageRow, NotificationRow, ProfileListRow, ProfileRow, RecentRow } from './rows.js';
 
 export interface SqliteStoreOptions {
   /** Path of the database file (":memory:" is refused: data must be durable). */
@@ -43,104 +30,13 @@ export interface SqliteStoreOptions {
 /** Uplinks a ring of recent traffic may hold beyond its size before they are trimmed together. */
 const RECENT_TRIM_EVERY = 32;
 
-
-interface FormatterVersionRow {
-  version: number;
-  created_at: string;
-  note: string | null;
-  formatter: string;
-}
-
-function toFormatterVersion(r: FormatterVersionRow): FormatterVersion {
-  return { version: r.version, createdAt: r.created_at, note: r.note, formatter: JSON.parse(r.formatter) as FormatterVersion['formatter'] };
-}
-
-interface NotificationRow {
-  id: number;
-  url: string;
-  body: string;
-  attempts: number;
-  next_attempt_at: string;
-  created_at: string;
-}
-
-function toNotification(r: NotificationRow): NotificationRecord {
-  return { id: r.id, url: r.url, body: JSON.parse(r.body) as JsonObject, attempts: r.attempts, nextAttemptAt: r.next_attempt_at, createdAt: r.created_at };
-}
-
-interface RecentRow {
-  app_id: string;
-  seq: number;
-  device_id: string;
-  network: string;
-  received_at: string;
-  report: string;
-  outcome: string;
-  formatter_version: number | null;
-}
-
-interface DeviceRow {
-  id: string;
-  app_id: string;
-  ids: string;
-  asset_type: string | null;
-  asset_group: string | null;
-  connection_timeout_min: number;
-  bucket_id: string | null;
-  created_at: string;
-  last_seen_at: string | null;
-  state: string | null;
+/** A device row with whether it has credentials (0 or 1); its properties are read apart. */
+interface SqliteDeviceRow extends DeviceRow {
   has_credentials: number;
 }
 
-interface EventRow {
-  id: number;
-  ts: string;
-  app_id: string | null;
-  device_id: string | null;
-  category: EventRecord['category'];
-  severity: EventRecord['severity'];
-  title: string;
-  details: string;
-}
-
-interface DeadLetterRow {
-  id: number;
-  app_id: string;
-  device_id: string;
-  reason: string;
-  error: string;
-  network: DeadLetter['network'];
-  body: string;
-  created_at: string;
-  replayed_at: string | null;
-}
-
-const toEvent = (r: EventRow): EventRecord => ({
-  id: r.id,
-  ts: r.ts,
-  appId: r.app_id,
-  deviceId: r.device_id,
-  category: r.category,
-  severity: r.severity,
-  title: r.title,
-  details: JSON.parse(r.details) as JsonObject,
-});
-
-const toDeadLetter = (r: DeadLetterRow): DeadLetter => ({
-  id: r.id,
-  appId: r.app_id,
-  deviceId: r.device_id,
-  reason: r.reason,
-  error: JSON.parse(r.error) as JsonObject,
-  network: r.network,
-  body: JSON.parse(r.body) as JsonObject,
-  createdAt: r.created_at,
-  replayedAt: r.replayed_at,
-});
-
-const encodeCursor = (id: string): string => Buffer.from(id, 'utf8').toString('base64url');
-const decodeCursor = (cursor: string): string => Buffer.from(cursor, 'base64url').toString('utf8');
+/** A bucket's own row: its row count and newest time are read apart. */
+type BucketOwnRow = Omit<BucketStatsRow, 'rows' | 'last_ts'>;
 
 /** Embedded default store: better-sqlite3 in WAL mode, every (group) commit synced to disk before it is answered. */
 export class SqliteStore implements Store {
@@ -174,7 +70,7 @@ export class SqliteStore implements Store {
     this.checkpointer = new Checkpointer(options.file);
     const db = this.db;
     this.stmt = {
-      getProfile: db.prepare<[string], { settings: string; webhook_token: string; created_at: string; updated_at: string; formatter_version: number | null }>(
+      getProfile: db.prepare<[string], ProfileRow>(
         `SELECT settings, webhook_token, created_at, updated_at,
            (SELECT MAX(version) FROM formatter_versions v WHERE v.app_id = profiles.app_id) AS formatter_version
          FROM profiles WHERE app_id = ?`,
@@ -199,7 +95,7 @@ export class SqliteStore implements Store {
       ),
       trimRecent: db.prepare('DELETE FROM recent_traffic WHERE app_id = ? AND seq <= ?'),
       listRecent: db.prepare<[string, number], RecentRow>('SELECT * FROM recent_traffic WHERE app_id = ? ORDER BY seq DESC LIMIT ?'),
-      listProfiles: db.prepare<[], { app_id: string; settings: string; created_at: string; updated_at: string }>(
+      listProfiles: db.prepare<[], ProfileListRow>(
         "SELECT app_id, settings, created_at, updated_at FROM profiles ORDER BY app_id = 'default' DESC, app_id",
       ),
       insertProfile: db.prepare(
@@ -208,13 +104,12 @@ export class SqliteStore implements Store {
       updateProfile: db.prepare('UPDATE profiles SET settings = ?, updated_at = ? WHERE app_id = ?'),
       deleteProfile: db.prepare('DELETE FROM profiles WHERE app_id = ?'),
       setToken: db.prepare('UPDATE profiles SET webhook_token = ?, updated_at = ? WHERE app_id = ?'),
-      getDevice: db.prepare<[string], DeviceRow>(
+      getDevice: db.prepare<[string], SqliteDeviceRow>(
         `SELECT d.*, EXISTS (SELECT 1 FROM device_credentials c WHERE c.device_id = d.id) AS has_credentials
          FROM devices d WHERE d.id = ?`,
       ),
-      deviceProps: db.prepare<[string], { name: string; value: string }>(
-        'SELECT name, value FROM device_properties WHERE device_id = ?',
-      ),
+      // (name, value) pairs, as toDevice takes them.
+      deviceProps: db.prepare<[string], [string, string]>('SELECT name, value FROM device_properties WHERE device_id = ?').raw(),
       insertDevice: db.prepare(
         `INSERT INTO devices (id, app_id, network, ids, asset_type, asset_group, connection_timeout_min, bucket_id, created_at, last_seen_at)
          VALUES (@id, @app_id, @network, @ids, @asset_type, @asset_group, @connection_timeout_min, @bucket_id, @created_at, @last_seen_at)
@@ -254,9 +149,7 @@ export class SqliteStore implements Store {
       weighTrimmedEvents: db.prepare<[number], { n: number }>(
         'SELECT COALESCE(SUM(LENGTH(title) + LENGTH(details)), 0) AS n FROM events WHERE id <= (SELECT MAX(id) FROM events) - ?',
       ),
-      getBucket: db.prepare<[string], { id: string; device_id: string; app_id: string; created_at: string }>(
-        'SELECT * FROM buckets WHERE id = ?',
-      ),
+      getBucket: db.prepare<[string], BucketOwnRow>('SELECT * FROM buckets WHERE id = ?'),
       bucketStats: db.prepare<[string], { rows: number; last_ts: number | null }>(
         'SELECT COUNT(*) AS rows, MAX(ts) AS last_ts FROM bucket_rows WHERE bucket_id = ?',
       ),
@@ -274,13 +167,13 @@ export class SqliteStore implements Store {
          WHERE device_id = @device_id AND message_id = @message_id
            AND status = @was_status AND record ->> '$.updatedAt' = @was_updated_at AND record ->> '$.detail' = @was_detail`,
       ),
-      getMessage: db.prepare<[string, string], { record: string }>(
+      getMessage: db.prepare<[string, string], MessageRow>(
         'SELECT record FROM messages WHERE device_id = ? AND message_id = ?',
       ),
-      getMessageByCorrelation: db.prepare<[string], { record: string }>(
+      getMessageByCorrelation: db.prepare<[string], MessageRow>(
         'SELECT record FROM messages WHERE correlation_id = ?',
       ),
-      listMessages: db.prepare<[string, number, number], { record: string }>(
+      listMessages: db.prepare<[string, number, number], MessageRow>(
         'SELECT record FROM messages WHERE device_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?',
       ),
       countMessages: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM messages WHERE device_id = ?'),
@@ -318,23 +211,11 @@ export class SqliteStore implements Store {
 
   async getProfile(appId: string) {
     const row = this.stmt.getProfile.get(appId);
-    if (!row) return null;
-    return {
-      settings: JSON.parse(row.settings) as ProfileSettings,
-      webhookToken: row.webhook_token,
-      createdAt: row.created_at,
-      updatedAt: row.updated_at,
-      formatterVersion: row.formatter_version ?? 0,
-    };
+    return row ? toProfile(row) : null;
   }
 
   async listProfiles() {
-    return this.stmt.listProfiles.all().map((r) => ({
-      appId: r.app_id,
-      settings: JSON.parse(r.settings) as ProfileSettings,
-      createdAt: r.created_at,
-      updatedAt: r.updated_at,
-    }));
+    return this.stmt.listProfiles.all().map(toListedProfile);
   }
 
   async putProfile(appId: string, settings: ProfileSettings, newToken: string, note: string | null = null) {
@@ -374,16 +255,7 @@ export class SqliteStore implements Store {
   }
 
   async listRecentUplinks(appId: string, limit: number): Promise<RecentUplink[]> {
-    return this.stmt.listRecent.all(appId, Math.min(limit, this.recentPerApp)).map((r) => ({
-      seq: r.seq,
-      appId: r.app_id,
-      deviceId: r.device_id,
-      network: r.network as NetworkName,
-      receivedAt: r.received_at,
-      report: r.report,
-      outcome: JSON.parse(r.outcome) as RecentUplink['outcome'],
-      formatterVersion: r.formatter_version,
-    }));
+    return this.stmt.listRecent.all(appId, Math.min(limit, this.recentPerApp)).map(toRecentUplink);
   }
 
   /** Next sequence number of an application's ring, from memory after its first uplink since start. */
@@ -399,42 +271,21 @@ export class SqliteStore implements Store {
 
   // ---- devices
 
-  private toDevice(row: DeviceRow): DeviceRecord {
-    const properties: Record<string, unknown> = row.state ? { device: JSON.parse(row.state) } : {};
-    for (const p of this.stmt.deviceProps.all(row.id)) properties[p.name] = JSON.parse(p.value);
-    return {
-      id: row.id,
-      appId: row.app_id,
-      ids: JSON.parse(row.ids) as DeviceRecord['ids'],
-      assetType: row.asset_type,
-      assetGroup: row.asset_group,
-      connectionTimeoutMin: row.connection_timeout_min,
-      bucketId: row.bucket_id,
-      createdAt: row.created_at,
-      lastSeenAt: row.last_seen_at,
-      properties,
-      downlinkReady: row.has_credentials === 1,
-    };
+  private deviceRecord(row: SqliteDeviceRow): DeviceRecord {
+    return toDevice(row, this.stmt.deviceProps.all(row.id), row.has_credentials === 1);
   }
 
   async getDevice(id: string) {
     const row = this.stmt.getDevice.get(id);
-    return row ? this.toDevice(row) : null;
+    return row ? this.deviceRecord(row) : null;
   }
 
   async listDevices(q: { appId?: string; search?: string; limit: number; cursor?: string }): Promise<Page<DeviceRecord>> {
-    const like = q.search ? `%${q.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : '';
-    const filter = where([
-      q.appId && ['d.app_id = ?', q.appId],
-      q.search && ["(d.id LIKE ? ESCAPE '\\' OR d.ids LIKE ? ESCAPE '\\')", like, like],
-      q.cursor && ['d.id > ?', decodeCursor(q.cursor)],
-    ]);
+    const filter = deviceListFilter(q, 'LIKE');
     const sql = `SELECT d.*, EXISTS (SELECT 1 FROM device_credentials c WHERE c.device_id = d.id) AS has_credentials
       FROM devices d ${filter.sql} ORDER BY d.id LIMIT ?`;
-    const rows = this.db.prepare<SqlValue[], DeviceRow>(sql).all(...filter.params, q.limit + 1);
-    const more = rows.length > q.limit;
-    const items = rows.slice(0, q.limit).map((r) => this.toDevice(r));
-    return { items, nextCursor: more ? encodeCursor(items[items.length - 1].id) : null };
+    const rows = this.db.prepare<SqlValue[], SqliteDeviceRow>(sql).all(...filter.params, q.limit + 1);
+    return devicePage(rows, q.limit, (r) => this.deviceRecord(r));
   }
 
   async deleteDevice(id: string) {
@@ -589,45 +440,32 @@ export class SqliteStore implements Store {
 
   // ---- buckets
 
-  private toBucket(b: { id: string; device_id: string; app_id: string; created_at: string }): BucketRecord {
+  private bucketRecord(b: BucketOwnRow): BucketRecord {
     const s = this.stmt.bucketStats.get(b.id);
-    return {
-      id: b.id,
-      deviceId: b.device_id,
-      appId: b.app_id,
-      createdAt: b.created_at,
-      rows: s?.rows ?? 0,
-      lastTs: s?.last_ts != null ? new Date(s.last_ts).toISOString() : null,
-    };
+    return toBucket({ ...b, rows: s?.rows ?? 0, last_ts: s?.last_ts ?? null });
   }
 
   async listBuckets(q: { appId?: string; deviceId?: string }) {
     const filter = where([q.appId && ['app_id = ?', q.appId], q.deviceId && ['device_id = ?', q.deviceId]]);
     const rows = this.db
-      .prepare<SqlValue[], { id: string; device_id: string; app_id: string; created_at: string }>(
-        `SELECT * FROM buckets ${filter.sql} ORDER BY id`,
-      )
+      .prepare<SqlValue[], BucketOwnRow>(`SELECT * FROM buckets ${filter.sql} ORDER BY id`)
       .all(...filter.params);
-    return rows.map((b) => this.toBucket(b));
+    return rows.map((b) => this.bucketRecord(b));
   }
 
   async getBucket(id: string) {
     const b = this.stmt.getBucket.get(id);
-    return b ? this.toBucket(b) : null;
+    return b ? this.bucketRecord(b) : null;
   }
 
   async readBucket(id: string, q: BucketQuery): Promise<BucketRow[]> {
     const rows = this.db
-      .prepare<[string, number, number, number], { ts: number; data: string; normalized: string | null }>(
+      .prepare<[string, number, number, number], BucketDataRow>(
         `SELECT ts, data, normalized FROM bucket_rows WHERE bucket_id = ? AND ts >= ? AND ts <= ?
          ORDER BY ts ${q.order === 'asc' ? 'ASC' : 'DESC'}, rowid ${q.order === 'asc' ? 'ASC' : 'DESC'} LIMIT ?`,
       )
       .all(id, q.fromMs ?? 0, q.toMs ?? Number.MAX_SAFE_INTEGER, q.limit);
-    return rows.map((r) => ({
-      ts: new Date(r.ts).toISOString(),
-      data: JSON.parse(r.data) as JsonObject,
-      ...(r.normalized !== null ? { normalized: JSON.parse(r.normalized) as JsonObject[] } : {}),
-    }));
+    return rows.map(toBucketRow);
   }
 
   // ---- normalized measurements
@@ -636,12 +474,12 @@ export class SqliteStore implements Store {
     const filter = where([['quantity = ?', q.quantity], q.appId && ['app_id = ?', q.appId], q.deviceId && ['device_id = ?', q.deviceId]]);
     const order = q.order === 'asc' ? 'ASC' : 'DESC';
     const rows = this.db
-      .prepare<SqlValue[], { ts: number; app_id: string; device_id: string; value: string }>(
+      .prepare<SqlValue[], MeasurementRow>(
         `SELECT ts, app_id, device_id, value FROM measurements ${filter.sql} AND ts >= ? AND ts <= ?
          ORDER BY ts ${order}, rowid ${order} LIMIT ?`,
       )
       .all(...filter.params, q.fromMs ?? Number.MIN_SAFE_INTEGER, q.toMs ?? Number.MAX_SAFE_INTEGER, q.limit);
-    return rows.map((r) => ({ appId: r.app_id, deviceId: r.device_id, tsMs: r.ts, value: JSON.parse(r.value) as MeasurementRecord['value'] }));
+    return rows.map(toMeasurement);
   }
 
   async measuredQuantities(quantities: readonly string[], q: { appId?: string }): Promise<string[]> {
@@ -676,13 +514,7 @@ export class SqliteStore implements Store {
   }
 
   async listEvents(q: EventQuery) {
-    const filter = where([
-      q.appId && ['app_id = ?', q.appId],
-      q.deviceId && ['device_id = ?', q.deviceId],
-      q.category && ['category = ?', q.category],
-      q.severity && ['severity = ?', q.severity],
-      q.afterId !== undefined && ['id > ?', q.afterId],
-    ]);
+    const filter = eventListFilter(q);
     const rows = this.db
       .prepare<SqlValue[], EventRow>(`SELECT * FROM events ${filter.sql} ORDER BY id DESC LIMIT ?`)
       .all(...filter.params, q.limit);
@@ -722,16 +554,16 @@ export class SqliteStore implements Store {
 
   async getMessage(deviceId: string, messageId: string) {
     const row = this.stmt.getMessage.get(deviceId, messageId);
-    return row ? (JSON.parse(row.record) as MessageRecord) : null;
+    return row ? toMessage(row) : null;
   }
 
   async getMessageByCorrelation(correlationId: string) {
     const row = this.stmt.getMessageByCorrelation.get(correlationId);
-    return row ? (JSON.parse(row.record) as MessageRecord) : null;
+    return row ? toMessage(row) : null;
   }
 
   async listMessages(deviceId: string, q: { limit: number; offset: number }) {
-    const items = this.stmt.listMessages.all(deviceId, q.limit, q.offset).map((r) => JSON.parse(r.record) as MessageRecord);
+    const items = this.stmt.listMessages.all(deviceId, q.limit, q.offset).map(toMessage);
     return { items, total: this.stmt.countMessages.get(deviceId)?.n ?? 0 };
   }
 
@@ -742,16 +574,16 @@ export class SqliteStore implements Store {
       q.dueBefore && ['(next_attempt_at <= ? OR expires_at <= ?)', q.dueBefore, q.dueBefore],
     ]);
     return this.db
-      .prepare<SqlValue[], { record: string }>(`SELECT record FROM messages ${filter.sql} ORDER BY created_at, rowid LIMIT ?`)
+      .prepare<SqlValue[], MessageRow>(`SELECT record FROM messages ${filter.sql} ORDER BY created_at, rowid LIMIT ?`)
       .all(...filter.params, q.limit)
-      .map((r) => JSON.parse(r.record) as MessageRecord);
+      .map(toMessage);
   }
 
   async claimDueMessages(q: ClaimQuery) {
     const rows = await this.commits.run(() => this.stmt.claimMessages.all(q.leaseUntil, q.dueBefore, q.dueBefore, q.dueBefore, q.limit));
     // RETURNING comes in no promised order.
     rows.sort((a, b) => (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : a.rowid - b.rowid));
-    return rows.map((r) => JSON.parse(r.record) as MessageRecord);
+    return rows.map(toMessage);
   }
 
   // ---- notifications

@@ -2,14 +2,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { adminApi } from '../helpers/admin-api.js';
 import { APP as DOWNLINK_APP, DEVICE, THINGER_DOWNLINK, TTS_DEVICE, ttsDownlinkEvent } from '../helpers/downlink-setup.js';
 import { eventually } from '../helpers/eventually.js';
+import { MARKER_UPLINK, MarkerUplinks, expectDuplicates, expectStoredUnlessBefore } from '../helpers/marker-uplinks.js';
 import { PluginProcess, ensureBuilt } from '../helpers/plugin-process.js';
 import { Postgres } from '../helpers/postgres.js';
 import { SseClient } from '../helpers/sse.js';
 import { ECHO_UPLINK, uplinkBody } from '../helpers/tts-bodies.js';
 import { TtsPeer } from '../helpers/tts-peer.js';
-import { WebhookLoad, postAll, type LoadUplink } from '../helpers/webhook-load.js';
+import { WebhookLoad, postAll } from '../helpers/webhook-load.js';
 
 /**
  * Three real plugin processes (dist/plugin/main.js as `npm start` runs it) on one PostgreSQL
@@ -30,8 +32,6 @@ const CMD = { enabled: true, frequency: 300, threshold: 25 }; // -> 01 01 2C 19 
 // ---- case 1: load
 const LOAD_APP = 'cluster-load-app';
 const SENDERS = 12;
-/** Each sender owns this many devices and sends to them in turn, so a device never has two uplinks in flight. */
-const DEVICES_PER_SENDER = 2;
 /** The kill comes once this many uplinks were acknowledged, or after MAX_LOAD_MS of load. */
 const KILL_AFTER_ACKS = 240;
 const MAX_LOAD_MS = 4_000;
@@ -39,42 +39,12 @@ const MIN_ACKED_BEFORE_KILL = 60;
 /** After the kill the load goes on against the survivors until this many more were acknowledged (or POST_KILL_MS passed). */
 const POST_KILL_ACKS = 120;
 const POST_KILL_MS = 3_000;
-/** The dedupe window of a device (README: the keys of its last 32 uplinks per session). */
-const DEDUPE_WINDOW = 32;
 /** Case 4: how long the TTS stand-in takes to answer the retried push. */
 const RETRY_ANSWER_DELAY_MS = 1_500;
 
-/** Stores the uplink's payload (the marker, as text) and its frame counter. */
-const MARKER_UPLINK = `module.exports.uplink = function (payload, message) {
-  return { marker: Buffer.from(payload, 'base64').toString('utf8'), f_cnt: message.uplink_message.f_cnt };
-};`;
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-
-const euiOf = (sender: number, device: number) =>
-  `C1057E00${sender.toString(16).padStart(4, '0')}${device.toString(16).padStart(4, '0')}`.toUpperCase();
-
-/** The `seq`-th uplink of a sender: devices in turn, each with its own frame counter from 1. */
-function makeUplink(template: Record<string, any>, sender: number, seq: number): LoadUplink {
-  const devEui = euiOf(sender, seq % DEVICES_PER_SENDER);
-  const fCnt = Math.floor(seq / DEVICES_PER_SENDER) + 1;
-  const marker = `cluster:${devEui}:${fCnt}`;
-  const receivedAt = new Date(BASE_MS + fCnt * 1000).toISOString();
-  template.end_device_ids.device_id = `eui-${devEui.toLowerCase()}`;
-  template.end_device_ids.dev_eui = devEui;
-  template.received_at = receivedAt;
-  template.uplink_message.f_cnt = fCnt;
-  template.uplink_message.received_at = receivedAt;
-  template.uplink_message.frm_payload = Buffer.from(marker, 'utf8').toString('base64');
-  return { marker, devEui, fCnt, receivedAt, body: JSON.stringify(template) };
-}
-
-interface StoredRow {
-  bucket: string;
-  ts: string;
-  data: Record<string, unknown>;
-}
+const { api, get, putProfile, readBucket, listDevices, readEverything } = adminApi(ADMIN_TOKEN);
 
 describe('cluster: three plugin processes on one PostgreSQL', () => {
   let pg: Postgres;
@@ -135,27 +105,6 @@ describe('cluster: three plugin processes on one PostgreSQL', () => {
     expect(p.child.signalCode).toBe('SIGKILL');
   };
 
-  const api = async (base: string, method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? (JSON.parse(text) as any) : null };
-  };
-  const get = async (base: string, path: string) => {
-    const res = await api(base, 'GET', path);
-    expect(res.status, `GET ${path}: ${JSON.stringify(res.body)}`).toBe(200);
-    return res.body;
-  };
-  const putProfile = async (base: string, appId: string, settings: Record<string, unknown>, status = 201) => {
-    const put = await api(base, 'PUT', `/api/profiles/${appId}`, settings);
-    expect(put.status, JSON.stringify(put.body)).toBe(status);
-    const authorization = String((await get(base, `/api/profiles/${appId}/webhook`)).headers.Authorization);
-    expect(authorization).toMatch(/^Bearer \S+$/);
-    return authorization;
-  };
   const webhook = async (base: string, authorization: string, body: unknown, headers: Record<string, string> = {}) => {
     const res = await fetch(`${base}/tts/webhook`, {
       method: 'POST',
@@ -171,52 +120,6 @@ describe('cluster: three plugin processes on one PostgreSQL', () => {
     }
     return { status: res.status, body: answer };
   };
-
-  /** Every row of a bucket, oldest first, paged as crash-recovery does (rows sharing a timestamp neither lost nor read twice). */
-  const readBucket = async (base: string, bucket: string, pageSize = 50): Promise<StoredRow[]> => {
-    const rows: StoredRow[] = [];
-    let from: string | undefined;
-    let size = pageSize;
-    for (let pages = 0; ; pages++) {
-      expect(pages, `paging ${bucket} does not end`).toBeLessThan(10_000);
-      const query = new URLSearchParams({ order: 'asc', limit: String(size), ...(from ? { from } : {}) });
-      const page = (await get(base, `/api/buckets/${encodeURIComponent(bucket)}/data?${query}`)).items as { ts: string; data: Record<string, unknown> }[];
-      const seenAtFrom = from === undefined ? 0 : rows.filter((r) => r.ts === from).length;
-      const fresh = page.slice(seenAtFrom);
-      for (const r of page.slice(0, seenAtFrom)) expect(r.ts).toBe(from);
-      rows.push(...fresh.map((r) => ({ bucket, ts: r.ts, data: r.data })));
-      if (page.length < size) return rows;
-      if (fresh.length === 0) size *= 2;
-      from = page[page.length - 1].ts;
-    }
-  };
-
-  const listDevices = async (base: string, appId: string) => {
-    const devices: string[] = [];
-    let cursor: string | null = null;
-    do {
-      const query = new URLSearchParams({ app_id: appId, limit: '100', ...(cursor ? { cursor } : {}) });
-      const page = await get(base, `/api/devices?${query}`);
-      devices.push(...(page.items as { id: string }[]).map((d) => d.id));
-      cursor = page.next_cursor ?? null;
-    } while (cursor);
-    return devices.sort();
-  };
-
-  /** Every bucket of the application with all its rows (checked against the bucket's row count), its devices and dead letters. */
-  const readEverything = async (base: string, appId: string) => {
-    const buckets = (await get(base, `/api/buckets?app_id=${appId}`)).items as { id: string; device_id: string; app_id: string; rows: number }[];
-    const perBucket = await Promise.all(buckets.map((b) => readBucket(base, b.id)));
-    const rows: StoredRow[] = [];
-    buckets.forEach((b, i) => {
-      expect(perBucket[i].length, `rows read from bucket ${b.id} against its row count`).toBe(b.rows);
-      rows.push(...perBucket[i]);
-    });
-    const devices = await listDevices(base, appId);
-    const deadLetters = (await get(base, `/api/dead-letters?app_id=${appId}&limit=1000`)).items as unknown[];
-    return { buckets, rows, devices, deadLetters };
-  };
-
 
   /** The downlink application's profile and its device, whose uplink (with TTS's downlink headers) reached `via`. */
   const downlinkDevice = async (profileOn: string, via: string, tts: TtsPeer) => {
@@ -239,18 +142,8 @@ describe('cluster: three plugin processes on one PostgreSQL', () => {
       const authorization = await putProfile(urls[0], LOAD_APP, { formatter: { type: 'javascript', script: MARKER_UPLINK, timeout_ms: 2000 } });
       phase('profile');
 
-      const template = uplinkBody({ appId: LOAD_APP });
-      const sent = new Map<string, LoadUplink>();
-      const load = new WebhookLoad({
-        url: urls,
-        authorization,
-        senders: SENDERS,
-        uplink: (sender, seq) => {
-          const up = makeUplink(template, sender, seq);
-          sent.set(up.marker, up);
-          return up;
-        },
-      });
+      const uplinks = new MarkerUplinks(LOAD_APP, 'C1057E00', 'cluster');
+      const load = new WebhookLoad({ url: urls, authorization, senders: SENDERS, uplink: (sender, seq) => uplinks.make(sender, seq) });
       cleanups.push(() => load.close());
       const clean = () => load.lost.length === 0 && load.refused.length === 0;
       const loadStarted = performance.now();
@@ -280,48 +173,17 @@ describe('cluster: three plugin processes on one PostgreSQL', () => {
       expect(load.refused.map((r) => ({ marker: r.uplink.marker, target: r.target, status: r.status, answer: r.answer }))).toEqual([]);
       // Only requests in flight to the killed instance were cut off; the survivors answered everything.
       expect(lost.filter((l) => l.target !== victim || !l.afterRetire).map((l) => ({ marker: l.uplink.marker, target: l.target, error: l.error }))).toEqual([]);
-      for (const l of lost) expect(inFlightAtKill).toContain(l.uplink);
-      const notStored = acked.filter((a) => a.status !== 200 || JSON.stringify(a.answer) !== JSON.stringify({ status: 'stored', device_id: a.uplink.devEui }));
-      expect(notStored.slice(0, 5).map((a) => ({ marker: a.uplink.marker, target: a.target, status: a.status, answer: a.answer }))).toEqual([]);
-      // The kill landed mid-load, with every instance taking its share before it.
-      expect(ackedAtKill).toBeGreaterThanOrEqual(MIN_ACKED_BEFORE_KILL);
-      expect(inFlightAtKill.length).toBeGreaterThan(0);
-      expect(lost.length).toBeGreaterThan(0);
+      uplinks.expectKilledMidLoad(load, { ackedAtKill, inFlightAtKill, minAckedBeforeKill: MIN_ACKED_BEFORE_KILL });
+      // Every instance took its share before the kill, the survivors after it.
       const ackedBefore = acked.slice(0, ackedAtKill);
       for (const url of urls) expect(ackedBefore.filter((a) => a.target === url).length, `acknowledged by ${url} before the kill`).toBeGreaterThan(10);
       const ackedAfterKill = acked.length - ackedAtKill;
       expect(ackedAfterKill, 'uplinks the survivors acknowledged after the kill').toBeGreaterThanOrEqual(30);
-      expect(acked.length + lost.length).toBe(sent.size);
-      const ackedMarkers = new Set(acked.map((a) => a.uplink.marker));
-      const lostMarkers = new Set(lost.map((l) => l.uplink.marker));
-      expect(ackedMarkers.size).toBe(acked.length);
 
       // ---- read back through a survivor
       const before = await readEverything(urls[1], LOAD_APP);
       phase('read back');
-      const count = (rows: StoredRow[]) => {
-        const byMarker = new Map<string, number>();
-        for (const r of rows) byMarker.set(String(r.data.marker), (byMarker.get(String(r.data.marker)) ?? 0) + 1);
-        return byMarker;
-      };
-      const misplaced = (rows: StoredRow[]) =>
-        rows.filter((r) => {
-          const up = sent.get(String(r.data.marker));
-          return !up || r.bucket !== up.devEui || r.ts !== up.receivedAt || JSON.stringify(r.data) !== JSON.stringify({ marker: up.marker, f_cnt: up.fCnt });
-        });
-      const counts = count(before.rows);
-      expect(misplaced(before.rows).slice(0, 5)).toEqual([]);
-      expect([...counts].filter(([, n]) => n !== 1).slice(0, 5)).toEqual([]);
-      expect(acked.filter((a) => counts.get(a.uplink.marker) !== 1).map((a) => a.uplink.marker).slice(0, 5)).toEqual([]);
-      expect([...counts.keys()].filter((m) => !ackedMarkers.has(m) && !lostMarkers.has(m))).toEqual([]);
-      const lostButStored = lost.filter((l) => counts.has(l.uplink.marker)).length;
-      expect(before.rows.length).toBe(acked.length + lostButStored);
-      const devicesWithData = [...new Set(before.rows.map((r) => r.bucket))].sort();
-      expect(before.buckets.map((b) => ({ id: b.id, device_id: b.device_id, app_id: b.app_id })).sort((a, b) => a.id.localeCompare(b.id))).toEqual(
-        devicesWithData.map((id) => ({ id, device_id: id, app_id: LOAD_APP })),
-      );
-      expect(before.devices).toEqual(devicesWithData);
-      expect(before.deadLetters).toEqual([]);
+      const { counts, lostButStored } = uplinks.expectStoredOnce(before, load);
       // The other survivor sees the same buckets and counts.
       const bucketsOn3 = (await get(urls[2], `/api/buckets?app_id=${LOAD_APP}`)).items as { id: string; rows: number }[];
       const summary = (items: { id: string; rows: number }[]) => items.map((b) => `${b.id}:${b.rows}`).sort();
@@ -329,9 +191,7 @@ describe('cluster: three plugin processes on one PostgreSQL', () => {
 
       // ---- TTS resends to the survivors: an acknowledged uplink (still in its device's window) is a duplicate,
       // one cut off by the kill is stored now exactly when it was not before.
-      const maxFcnt = new Map<string, number>();
-      for (const up of sent.values()) maxFcnt.set(up.devEui, Math.max(maxFcnt.get(up.devEui) ?? 0, up.fCnt));
-      const inWindow = (up: LoadUplink) => up.fCnt > (maxFcnt.get(up.devEui) ?? 0) - DEDUPE_WINDOW;
+      const inWindow = uplinks.inDedupeWindow();
       const resendAcked = acked.map((a) => a.uplink).filter(inWindow);
       expect(resendAcked.length).toBeGreaterThan(0);
       const half = Math.ceil(resendAcked.length / 2);
@@ -339,26 +199,13 @@ describe('cluster: three plugin processes on one PostgreSQL', () => {
         ...(await postAll(urls[1], authorization, resendAcked.slice(0, half).map((up) => up.body))),
         ...(await postAll(urls[2], authorization, resendAcked.slice(half).map((up) => up.body))),
       ];
-      expect(
-        ackedAgain
-          .map((r, i) => ({ marker: resendAcked[i].marker, status: r.status, answer: r.answer }))
-          .filter((r) => r.status !== 200 || r.answer?.status !== 'duplicate')
-          .slice(0, 5),
-      ).toEqual([]);
+      expectDuplicates(ackedAgain, resendAcked);
       const resendLost = lost.map((l) => l.uplink).filter(inWindow);
-      const lostAgain = await postAll(urls[2], authorization, resendLost.map((up) => up.body));
-      expect(lostAgain.map((r) => ({ status: r.status, answer: r.answer }))).toEqual(
-        resendLost.map((up) => ({ status: 200, answer: { status: counts.has(up.marker) ? 'duplicate' : 'stored', device_id: up.devEui } })),
-      );
+      expectStoredUnlessBefore(await postAll(urls[2], authorization, resendLost.map((up) => up.body)), resendLost, counts);
 
-      const after = await readEverything(urls[2], LOAD_APP);
-      const countsAfter = count(after.rows);
-      expect(misplaced(after.rows).slice(0, 5)).toEqual([]);
-      expect([...countsAfter].filter(([, n]) => n !== 1).slice(0, 5)).toEqual([]);
-      const expected = new Set([...ackedMarkers, ...lost.filter((l) => counts.has(l.uplink.marker)).map((l) => l.uplink.marker), ...resendLost.map((up) => up.marker)]);
-      expect(after.rows.length).toBe(expected.size);
-      for (const marker of expected) expect(countsAfter.get(marker), marker).toBe(1);
-      expect(after.deadLetters).toEqual([]);
+      // The acknowledged uplinks, and those cut off that were stored before or resent now, each once.
+      const storedCutOff = [...lost.map((l) => l.uplink).filter((up) => counts.has(up.marker)), ...resendLost];
+      uplinks.expectStoredExactly(await readEverything(urls[2], LOAD_APP), [...acked.map((a) => a.uplink), ...storedCutOff].map((up) => up.marker));
       phase('resent');
 
       const byTarget = urls.map((u) => acked.filter((a) => a.target === u).length).join('/');
