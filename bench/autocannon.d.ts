@@ -18,7 +18,8 @@ declare module 'autocannon' {
     }
 
     interface Options {
-      url: string;
+      /** Several: connection i goes to url[i % url.length]. */
+      url: string | string[];
       connections?: number;
       duration?: number;
       amount?: number;

@@ -97,9 +97,11 @@ export function summarize(rounds: LoadRound[]): LoadFigures {
 /**
  * Drives a server with TTS uplinks: each request goes to the next device (round robin over the
  * templates) with a fresh f_cnt, so nothing is deduplicated away. The per-request work in this
- * process is two string concatenations.
+ * process is two string concatenations. `url` may name several servers (instances of the plugin on
+ * one database, as behind a load balancer): autocannon gives connection i to server i mod n, so the
+ * same `connections` are split evenly over them (make it a multiple of their number).
  */
-export function runLoad(o: LoadOptions): Promise<LoadRound> {
+export function runLoad(o: Omit<LoadOptions, 'url'> & { url: string | string[] }): Promise<LoadRound> {
   const { templates, fCnt } = o;
   let turn = 0;
   const answers = new AnswerTally();

@@ -8,6 +8,8 @@
  *   npm run bench            full run (~3 min)
  *   npm run bench -- --quick smoke run (short durations)
  *   npm run bench -- --soak N  N minutes of steady mixed traffic instead (bench/soak.ts)
+ *   npm run bench -- --store=postgres  also the plugin on PostgreSQL (bench/postgres.ts, durable
+ *                            settings): one instance, and two on one database (~1-2 min more)
  *
  * Every server runs in its own child process (its RSS and event loop are its own); autocannon runs
  * here. Servers are measured one at a time (2-core machine). Writes bench/results.json.
@@ -23,7 +25,9 @@ import { loadFailed, runLoad, summarize, type LoadFigures, type LoadRound } from
 import { BenchBroker } from './mosquitto.js';
 import { mqttSettings, runMqttRow, type MqttReport } from './mqtt-row.js';
 import { runPaced } from './paced-load.js';
+import { Postgres } from './postgres.js';
 import { prepopulate, type PrepopulateResult } from './prepopulate.js';
+import { copySqliteToPostgres } from '../plugin/store/store-copy.js';
 import {
   benchDevice,
   bodyTemplates,
@@ -47,14 +51,16 @@ if (process.argv.includes('--soak')) {
 
 const argv = new Set(process.argv.slice(2));
 for (const arg of argv) {
-  if (!['--quick', '--no-profile', '--keep-data'].includes(arg)) {
-    process.stderr.write(`unknown argument ${arg}\nusage: npm run bench [-- --quick] [--no-profile] [--keep-data]  (or: npm run bench -- --soak MINUTES [--rate UPLINKS_PER_SEC] [--keep-data])\n`);
+  if (!['--quick', '--no-profile', '--keep-data', '--store=postgres'].includes(arg)) {
+    process.stderr.write(`unknown argument ${arg}\nusage: npm run bench [-- --quick] [--no-profile] [--keep-data] [--store=postgres]  (or: npm run bench -- --soak MINUTES [--rate UPLINKS_PER_SEC] [--keep-data])\n`);
     process.exit(64);
   }
 }
 const QUICK = argv.has('--quick');
 const PROFILE = !argv.has('--no-profile');
 const KEEP_DATA = argv.has('--keep-data');
+/** Also the PostgreSQL rows: one plugin instance on PostgreSQL, and two on one database. */
+const STORE_PG = argv.has('--store=postgres');
 
 const CONNECTIONS = 50;
 const DURATION_SEC = QUICK ? 3 : 10;
@@ -75,8 +81,14 @@ const PACED_SHARE = 0.25;
 const MQTT = mqttSettings(QUICK);
 /** Longest wait before a measured round for other processes to calm down. */
 const QUIET_WAIT_MS = QUICK ? 1_000 : 4_000;
-/** The bench ends itself after this, whatever happens (npm's build comes on top). */
-const TIME_LIMIT_MS = QUICK ? 100_000 : 330_000;
+/**
+ * The bench ends itself after this, whatever happens (npm's build comes on top). The PostgreSQL rows
+ * add a server start, two copies of the 1k data, three plugin starts and two rows of rounds: ~25 s
+ * (quick; 22 s measured on the busy 2-core machine) or ~75 s (full), given more than twice that.
+ */
+const TIME_LIMIT_MS = (QUICK ? 100_000 : 330_000) + (STORE_PG ? (QUICK ? 60_000 : 150_000) : 0);
+/** What one plugin instance on PostgreSQL should do, as a share of plugin-1k's throughput on SQLite (a figure, not a target). */
+const PG_AIM = 0.6;
 
 const TARGETS = {
   ratio: 0.5,
@@ -219,6 +231,11 @@ interface Measured {
   loop: MemoryReport['loop'];
   /** The round's window on CLOCK_MONOTONIC, microseconds (to cut the CPU profile to it). */
   windowUs: [number, number];
+  /**
+   * PostgreSQL rows: the CPU time of each process, ms (serverCpuMs/Pct are their total): each plugin
+   * instance's, and PostgreSQL's (postmaster and every backend; null if /proc could not tell).
+   */
+  split?: { pluginMs: number[]; pgMs: number | null };
 }
 
 interface Row {
@@ -240,6 +257,8 @@ interface Row {
   deadLetters: unknown[];
   /** The MQTT row's own figures (steps, broker), for results.json. */
   mqtt?: MqttReport;
+  /** PostgreSQL rows: CPU per request of each plugin instance and of PostgreSQL, µs (cpuUsPerRequest is their total). */
+  cpuSplit?: { pluginUsPerRequest: number[]; pgUsPerRequest: number | null };
 }
 
 interface ProfileReport extends ProfileSummary {
@@ -270,35 +289,47 @@ async function main(): Promise<number> {
   const rounds = new Map<string, Measured[]>();
   /**
    * Warm-up (first time), then one measured round, by autocannon at full speed or `paced` at a
-   * fixed rate; CPU use of the server and of the load generator alongside.
+   * fixed rate; CPU use of the server and of the load generator alongside. `cluster` (the
+   * PostgreSQL rows, full speed only): the row's name, more plugin instances taking the load with
+   * `server` (the connections split evenly over them), and the PostgreSQL server they use, whose CPU
+   * counts as the row's too.
    */
   const measure = async (
     server: ServerChild,
     templates: BodyTemplate[],
     warmup: boolean,
     paced?: { name: string; ratePerSec: number },
+    cluster?: { name: string; others: ServerChild[]; postgres: Postgres },
   ): Promise<Measured> => {
-    const name = paced?.name ?? server.name;
+    if (paced && cluster) throw new Error('measure: a paced round of several processes is not implemented');
+    const name = paced?.name ?? cluster?.name ?? server.name;
+    const instances = [server, ...(cluster?.others ?? [])];
     const load = { url: server.url, connections: CONNECTIONS, durationSec: DURATION_SEC, templates, fCnt };
+    const full = { ...load, url: instances.length > 1 ? instances.map((s) => s.url) : server.url };
     // A paced round warms up at its own rate (the servers ran at full speed before; this warms the pacer).
     if (paced) await runPaced({ ...load, durationSec: WARMUP_SEC, ratePerSec: paced.ratePerSec });
-    else if (warmup) await runLoad({ ...load, durationSec: WARMUP_SEC });
+    else if (warmup) await runLoad({ ...full, durationSec: WARMUP_SEC });
     const quiet = await waitForQuiet(QUIET_WAIT_MS);
     if (quiet !== null && quiet >= 25) log(`  (machine still busy: other processes and VMs use ${quiet}% CPU; measuring anyway)`);
-    const before = await server.memory();
+    const before = await Promise.all(instances.map((s) => s.memory()));
+    const pgBefore = cluster?.postgres.cpuMs() ?? null;
     const machineBefore = machineCpuMs();
     const loaderBefore = process.cpuUsage();
     const t0 = performance.now();
     const windowStart = Number(process.hrtime.bigint() / 1000n);
-    const round = await (paced ? runPaced({ ...load, ratePerSec: paced.ratePerSec }) : runLoad(load));
+    const round = await (paced ? runPaced({ ...load, ratePerSec: paced.ratePerSec }) : runLoad(full));
     const windowEnd = Number(process.hrtime.bigint() / 1000n);
     const wallMs = performance.now() - t0;
     const loader = process.cpuUsage(loaderBefore);
     const machineAfter = machineCpuMs();
-    const after = await server.memory();
-    const serverCpuMs = after.cpuMs - before.cpuMs;
+    const pgAfter = cluster?.postgres.cpuMs() ?? null;
+    const after = await Promise.all(instances.map((s) => s.memory()));
+    const pluginMs = instances.map((_, i) => after[i].cpuMs - before[i].cpuMs);
+    const pgMs = pgBefore !== null && pgAfter !== null ? pgAfter - pgBefore : null;
+    const serverCpuMs = pluginMs.reduce((n, ms) => n + ms, 0) + (pgMs ?? 0);
     const serverCpuPct = Math.round((serverCpuMs / wallMs) * 100);
     const loaderCpuPct = Math.round(((loader.user + loader.system) / 1000 / wallMs) * 100);
+    const pct = (ms: number) => `${Math.round((ms / wallMs) * 100)}%`;
     const m: Measured = {
       round,
       serverCpuPct,
@@ -309,13 +340,21 @@ async function main(): Promise<number> {
           ? null
           : Math.max(0, Math.round(((machineAfter.busy - machineBefore.busy) / wallMs) * 100) - serverCpuPct - loaderCpuPct),
       stealPct: machineBefore === null || machineAfter === null ? null : Math.round(((machineAfter.steal - machineBefore.steal) / wallMs) * 100),
-      loop: after.loop,
+      // Several instances: the busiest loop, the worst stalls.
+      loop: after.map((a) => a.loop).reduce((w, l) => ({
+        busyPct: Math.max(w.busyPct, l.busyPct),
+        delayP50Ms: Math.max(w.delayP50Ms, l.delayP50Ms),
+        delayP99Ms: Math.max(w.delayP99Ms, l.delayP99Ms),
+        delayMaxMs: Math.max(w.delayMaxMs, l.delayMaxMs),
+      })),
       windowUs: [windowStart, windowEnd],
+      ...(cluster ? { split: { pluginMs, pgMs } } : {}),
     };
     rounds.set(name, [...(rounds.get(name) ?? []), m]);
     const f = summarize([round]);
+    const split = cluster ? ` = plugin ${pluginMs.map(pct).join(' + ')} + PostgreSQL ${pgMs === null ? '?' : pct(pgMs)}` : '';
     log(
-      `  ${pad(name, 18)} ${lpad(String(f.rps), 6)} req/s  p50 ${f.p50Ms} ms  p99 ${f.p99Ms} ms  (CPU: server ${m.serverCpuPct}%, load generator ${m.loaderCpuPct}%, other processes ${m.otherCpuPct ?? '?'}%, stolen by the hypervisor ${m.stealPct ?? '?'}%; event loop busy ${m.loop.busyPct}%, stalls p99 ${m.loop.delayP99Ms.toFixed(1)} ms, max ${m.loop.delayMaxMs.toFixed(1)} ms)` +
+      `  ${pad(name, 18)} ${lpad(String(f.rps), 6)} req/s  p50 ${f.p50Ms} ms  p99 ${f.p99Ms} ms  (CPU: server ${m.serverCpuPct}%${split}, load generator ${m.loaderCpuPct}%, other processes ${m.otherCpuPct ?? '?'}%, stolen by the hypervisor ${m.stealPct ?? '?'}%; event loop busy ${m.loop.busyPct}%, stalls p99 ${m.loop.delayP99Ms.toFixed(1)} ms, max ${m.loop.delayMaxMs.toFixed(1)} ms)` +
         (loadFailed(f) ? `  ERRORS: ${JSON.stringify(f.statusCodes)} errors=${f.errors} notStored=${f.notStored} ${f.samples.join(' | ')}` : ''),
     );
     return m;
@@ -348,6 +387,25 @@ async function main(): Promise<number> {
         delayP99Ms: Math.max(0, ...measured.map((m) => m.loop.delayP99Ms)),
         delayMaxMs: Math.max(0, ...measured.map((m) => m.loop.delayMaxMs)),
       },
+    };
+  };
+
+  /**
+   * A PostgreSQL row: rowOf's figures, CPU per request split by process (us/req is their total),
+   * and the memory of the instance with the highest peak RSS.
+   */
+  const clusterRowOf = async (instances: ServerChild[], name: string, note: string): Promise<Row> => {
+    const row = await rowOf(instances[0], note, true, name);
+    const measured = rounds.get(name) ?? [];
+    const perRequest = (ms: number) => Math.round((ms * 1000) / Math.max(1, row.figures.requests));
+    const pluginUs = instances.map((_, i) => perRequest(measured.reduce((n, m) => n + (m.split?.pluginMs[i] ?? 0), 0)));
+    const pgUs = measured.some((m) => m.split?.pgMs == null) ? null : perRequest(measured.reduce((n, m) => n + (m.split?.pgMs ?? 0), 0));
+    const memories = [row.memory, ...(await Promise.all(instances.slice(1).map((s) => s.memory())))];
+    return {
+      ...row,
+      note: `${note}; us/req: plugin ${pluginUs.join(' + ')} + pg ${pgUs ?? '?'} µs`,
+      memory: memories.reduce((a, b) => (b.peakRssMb > a.peakRssMb ? b : a)),
+      cpuSplit: { pluginUsPerRequest: pluginUs, pgUsPerRequest: pgUs },
     };
   };
 
@@ -396,8 +454,15 @@ async function main(): Promise<number> {
   let mqttSkipped: string | null = null;
   let mqttFailure: string | null = null;
   let isolateIdle: MemoryReport | null = null;
+  /** One plugin instance on PostgreSQL, then two on one database (--store=postgres). */
+  const pgRows: Row[] = [];
+  let pgServer: Postgres | null = null;
+  /** Why the PostgreSQL rows are missing (its binaries are) or failed. */
+  let pgSkipped: string | null = null;
+  let pgFailure: string | null = null;
+  const pgInfo: { major: number | null; copySeconds: number[] } = { major: null, copySeconds: [] };
   try {
-    log(`bench: ${QUICK ? 'quick' : 'full'} run, ${CONNECTIONS} connections, ${DURATION_SEC} s x ${ROUNDS} round(s) per server, ${WARMUP_SEC} s warm-up; data in ${tmp}`);
+    log(`bench: ${QUICK ? 'quick' : 'full'} run, ${CONNECTIONS} connections, ${DURATION_SEC} s x ${ROUNDS} round(s) per server, ${WARMUP_SEC} s warm-up${STORE_PG ? ', PostgreSQL rows at the end' : ''}; data in ${tmp}`);
 
     // Data dirs first (the big one takes seconds), before any server runs.
     const smallDir = join(tmp, 'plugin-1k');
@@ -406,6 +471,12 @@ async function main(): Promise<number> {
     mkdirSync(bigDir);
     prepared.small = await prepopulate({ file: join(smallDir, 'plugin.db'), appId: APP_ID, ...SMALL });
     log(`pre-populated ${SMALL.devices} devices / ${SMALL.rows} bucket rows in ${prepared.small.seconds.toFixed(1)} s`);
+    // The PostgreSQL rows start from the same data: a copy of the file before plugin-1k writes to it.
+    const pgSourceDir = join(tmp, 'plugin-pg-source');
+    if (STORE_PG) {
+      mkdirSync(pgSourceDir);
+      for (const f of readdirSync(smallDir)) if (f.startsWith('plugin.db')) copyFileSync(join(smallDir, f), join(pgSourceDir, f));
+    }
     prepared.big = await prepopulate({ file: join(bigDir, 'plugin.db'), appId: APP_ID, ...BIG });
     log(`pre-populated ${BIG.devices} devices / ${BIG.rows} bucket rows in ${prepared.big.seconds.toFixed(1)} s`);
 
@@ -479,6 +550,59 @@ async function main(): Promise<number> {
       }
     }
 
+    // The plugin on PostgreSQL (durable settings): one instance with plugin-1k's data and load, then two
+    // instances on one database (a copy of the same data) taking the same connections between them.
+    if (STORE_PG) {
+      pgSkipped = Postgres.missing();
+      if (pgSkipped) {
+        log(`PostgreSQL rows skipped: ${pgSkipped}`);
+      } else {
+        try {
+          pgServer = await Postgres.start({ settings: 'durable' });
+          pgInfo.major = pgServer.major;
+          log(`the plugin on PostgreSQL ${pgServer.major} (durable: fsync and synchronous_commit on): one instance, then two on one database, ${CONNECTIONS / 2} connections each`);
+          const databases: string[] = [];
+          for (const prefix of ['bench_pg', 'bench_pg_x2']) {
+            const url = await pgServer.createDatabase(prefix);
+            const t0 = performance.now();
+            const copied = await copySqliteToPostgres({ file: join(pgSourceDir, 'plugin.db'), url });
+            pgInfo.copySeconds.push(Math.round((performance.now() - t0) / 100) / 10);
+            log(`  copied the 1k data (${copied.reduce((n, t) => n + t.source, 0)} rows of ${copied.length} tables) into ${prefix} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+            databases.push(url);
+          }
+          const pgEnv = (name: string, url: string) => {
+            // The instance's data dir stays empty: its store is the database.
+            const dir = join(tmp, name);
+            mkdirSync(dir);
+            return { ...pluginEnv(dir), PLUGIN_DATABASE_URL: url };
+          };
+          const one = await start('plugin-pg', 'server-plugin.js', pgEnv('plugin-pg', databases[0]));
+          const oneToken = await createProfile(one, APP_ID, 0);
+          const x2a = await start('plugin-pg-x2-a', 'server-plugin.js', pgEnv('plugin-pg-x2-a', databases[1]));
+          const x2Token = await createProfile(x2a, APP_ID, 0);
+          // Started once the profile is in the database: it takes the same token from there.
+          const x2b = await start('plugin-pg-x2-b', 'server-plugin.js', pgEnv('plugin-pg-x2-b', databases[1]));
+          const oneTemplates = bodyTemplates(loadDevices, () => oneToken);
+          const x2Templates = bodyTemplates(loadDevices, () => x2Token);
+          for (let round = 0; round < ROUNDS; round++) {
+            log(`PostgreSQL round ${round + 1}/${ROUNDS}`);
+            await measure(one, oneTemplates, round === 0, undefined, { name: 'plugin-pg', others: [], postgres: pgServer });
+            await measure(x2a, x2Templates, round === 0, undefined, { name: 'plugin-pg-x2', others: [x2b], postgres: pgServer });
+          }
+          const data = `${SMALL.devices} devices, ${SMALL.rows} rows copied from SQLite`;
+          pgRows.push(await clusterRowOf([one], 'plugin-pg', `1 instance on PostgreSQL, ${data}`));
+          pgRows.push(await clusterRowOf([x2a, x2b], 'plugin-pg-x2', `2 instances on one database, ${CONNECTIONS / 2} connections each, ${data}`));
+          for (const s of [one, x2a, x2b]) await s.stop();
+        } catch (err) {
+          pgFailure = err instanceof Error ? (err.stack ?? err.message) : String(err);
+          log(`  PostgreSQL rows FAILED: ${pgFailure}`);
+          if (pgServer?.log) log(`  PostgreSQL's log (tail): ${pgServer.log.slice(-2000)}`);
+        } finally {
+          await pgServer?.stop();
+        }
+      }
+    }
+
     if (PROFILE) {
       // The same data dirs again, each plugin restarted with --cpu-prof; only the measured window counts.
       const targets: [string, string, BodyTemplate[]][] = [['1k', smallDir, smallTemplates]];
@@ -548,7 +672,7 @@ async function main(): Promise<number> {
       met: scale >= 1 - TARGETS.scaleDrop,
     },
   ];
-  const allRows = [...rows, ...pacedRows, ...(mqttRow ? [mqttRow] : [])];
+  const allRows = [...rows, ...pacedRows, ...(mqttRow ? [mqttRow] : []), ...pgRows];
   // The MQTT row loses up to 1 - MQTT.kept by design (QoS 0, open loop): judged by mqttFailure instead.
   const failedRows = allRows.filter((r) => r !== mqttRow && loadFailed(r.figures));
 
@@ -565,6 +689,14 @@ async function main(): Promise<number> {
   lines.push(
     'CPU = server process, % of one core; us/req = its CPU time per request, µs; loop = its event loop busy; stall = longest the loop was blocked, ms; other = every other process on the machine during the rounds; steal = CPU the hypervisor gave other VMs.',
   );
+  if (pgRows.length) {
+    lines.push(
+      `PostgreSQL rows (PostgreSQL ${pgInfo.major ?? '?'}, durable: fsync and synchronous_commit on): CPU and us/req are every process's together, the plugin instances' and PostgreSQL's ` +
+        '(postmaster and all its backends, /proc), the split per request in the notes; peak RSS, loop and stall: the plugin instance with the highest.',
+    );
+  } else if (pgSkipped) {
+    lines.push(`PostgreSQL rows skipped: ${pgSkipped}.`);
+  }
   if (mqttRow?.mqtt) {
     const m = mqttRow.mqtt;
     lines.push(
@@ -589,7 +721,7 @@ async function main(): Promise<number> {
       `WARNING: the hypervisor gave ${stolen.map((r) => `${r.stealPct}% (${r.name})`).join(', ')} of a core to other VMs: the host is busy, so those figures are low and unreliable.`,
     );
   }
-  const loaderBound = rows.filter((r) => r.loaderCpuPct >= 90);
+  const loaderBound = [...rows, ...pgRows].filter((r) => r.loaderCpuPct >= 90);
   if (loaderBound.length) {
     lines.push(`NOTE: autocannon used ${loaderBound.map((r) => `${r.loaderCpuPct}% (${r.name})`).join(', ')} of its core: those servers may be faster than measured.`);
   }
@@ -598,6 +730,22 @@ async function main(): Promise<number> {
   lines.push(
     `CPU per request: bare Koa ${bareRow.cpuUsPerRequest} µs, plugin ${smallRow.cpuUsPerRequest} µs (1k), ${bigRow.cpuUsPerRequest} µs (100k); bare/plugin ${cpuRatio.toFixed(3)}`,
   );
+  const [pgRow, pgX2Row] = pgRows;
+  const pgShare = pgRow ? pgRow.figures.rps / smallRow.figures.rps : null;
+  const pgX2Share = pgRow && pgX2Row ? pgX2Row.figures.rps / pgRow.figures.rps : null;
+  if (pgRow && pgShare !== null) {
+    const split = (r: Row) => `plugin ${r.cpuSplit?.pluginUsPerRequest.join(' + ') ?? '?'} + pg ${r.cpuSplit?.pgUsPerRequest ?? '?'}`;
+    lines.push(
+      `PostgreSQL, one instance: ${pgRow.figures.rps} req/s = ${(pgShare * 100).toFixed(1)}% of plugin-1k on SQLite (${smallRow.figures.rps} req/s; the aim: >= ${PG_AIM * 100}%), ` +
+        `p99 ${pgRow.figures.p99Ms} ms; CPU per request ${pgRow.cpuUsPerRequest} µs (${split(pgRow)}) vs ${smallRow.cpuUsPerRequest} µs on SQLite`,
+    );
+    if (pgX2Row && pgX2Share !== null) {
+      lines.push(
+        `PostgreSQL, two instances on one database: ${pgX2Row.figures.rps} req/s = ${(pgX2Share * 100).toFixed(1)}% of one instance (${((pgX2Row.figures.rps / smallRow.figures.rps) * 100).toFixed(1)}% of SQLite), ` +
+          `p99 ${pgX2Row.figures.p99Ms} ms; CPU per request ${pgX2Row.cpuUsPerRequest} µs (${split(pgX2Row)})`,
+      );
+    }
+  }
   if (isolateIdle) {
     lines.push(
       `RSS with ${APPS} applications' formatters: ${isolateIdle.rssMb} MB once loaded (one uplink per app; main heap ${isolateIdle.heapUsedMb} MB), ` +
@@ -635,10 +783,27 @@ async function main(): Promise<number> {
       small: SMALL,
       big: BIG,
       apps: APPS,
+      store: STORE_PG ? 'sqlite+postgres' : 'sqlite',
     },
     prepopulate: prepared,
     pacedRatePerSec: pacedRate,
     mqtt: { ran: mqttRow !== null, skipped: mqttSkipped, failure: mqttFailure, highestKeptRate: mqttRow?.mqtt?.highestKeptRate ?? null },
+    ...(STORE_PG
+      ? {
+          postgres: {
+            ran: pgRows.length > 0,
+            skipped: pgSkipped,
+            failure: pgFailure,
+            major: pgInfo.major,
+            settings: 'durable (PostgreSQL defaults: fsync, synchronous_commit, full_page_writes on)',
+            copySeconds: pgInfo.copySeconds,
+            // One instance's req/s over plugin-1k's (SQLite); two instances' over one's.
+            shareOfSqlite: pgShare === null ? null : Math.round(pgShare * 1000) / 1000,
+            aim: PG_AIM,
+            x2ShareOfOne: pgX2Share === null ? null : Math.round(pgX2Share * 1000) / 1000,
+          },
+        }
+      : {}),
     rows: allRows.map((r) => ({
       name: r.name,
       note: r.note,
@@ -651,6 +816,7 @@ async function main(): Promise<number> {
       stealPct: r.stealPct,
       loop: r.loop,
       deadLetters: r.deadLetters,
+      ...(r.cpuSplit ? { cpuSplit: r.cpuSplit } : {}),
       ...(r.mqtt ? { mqtt: r.mqtt } : {}),
     })),
     ratio: Math.round(ratio * 1000) / 1000,
@@ -659,7 +825,7 @@ async function main(): Promise<number> {
     isolatesIdle: isolateIdle,
     targets,
     reliable: !unreliable,
-    failedRows: [...failedRows.map((r) => r.name), ...(mqttFailure ? ['plugin-mqtt'] : [])],
+    failedRows: [...failedRows.map((r) => r.name), ...(mqttFailure ? ['plugin-mqtt'] : []), ...(pgFailure ? ['plugin-pg'] : [])],
     profiles,
     elapsedSec: Math.round((performance.now() - started) / 100) / 10,
   };
@@ -684,10 +850,13 @@ async function main(): Promise<number> {
         `\n${'!'.repeat(72)}\n\n`,
     );
   }
+  if (pgFailure) {
+    process.stdout.write(`${'!'.repeat(72)}\nFAILED RUN: the PostgreSQL rows: ${pgFailure}\n${'!'.repeat(72)}\n\n`);
+  }
   process.stdout.write(`figures written to bench/results.json (${elapsed()})\n`);
   process.stdout.write('formatter sandbox bench (part of the report): npm run bench:sandbox\n');
   if (KEEP_DATA) process.stdout.write(`data kept in ${tmp}\n`);
-  return failedRows.length || mqttFailure ? 1 : 0;
+  return failedRows.length || mqttFailure || pgFailure ? 1 : 0;
 }
 
 const watchdog = setTimeout(() => {

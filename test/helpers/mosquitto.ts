@@ -1,6 +1,6 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { accepts, freePort } from '../../bench/loopback.js';
+import { freePort, LoopbackServer } from '../../bench/loopback.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -8,7 +8,6 @@ import { promisify } from 'node:util';
 
 const MOSQUITTO = '/usr/sbin/mosquitto';
 const MOSQUITTO_PASSWD = '/usr/bin/mosquitto_passwd';
-const SETPRIV = '/usr/bin/setpriv';
 const START_TIMEOUT_MS = 10_000;
 const KILL_AFTER_MS = 3_000;
 const RELOAD_TIMEOUT_MS = 5_000;
@@ -65,8 +64,11 @@ function aclFile(acl: 'tts' | 'open'): string {
  * and authorising topics from an ACL file, all in a private temp dir.
  */
 export class Mosquitto {
+  private server: LoopbackServer | null = null;
   /** Everything the current broker process wrote to stderr (its log). */
-  stderr = '';
+  get stderr(): string {
+    return this.server?.log ?? '';
+  }
   private child: ChildProcess | null = null;
   private exited: Promise<void> = Promise.resolve();
 
@@ -159,36 +161,11 @@ export class Mosquitto {
   }
 
   private async launch(): Promise<void> {
-    this.stderr = '';
-    // The kernel sends SIGTERM to the broker when the test process dies, however it dies: vitest
-    // ends its fork workers with signals, which skip process.on('exit') handlers.
-    const child = spawn(SETPRIV, ['--pdeathsig', 'TERM', '--', MOSQUITTO, '-c', this.path('mosquitto.conf')], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      ...this.owner,
-    });
-    this.child = child;
-    let gone = false;
-    this.exited = new Promise((resolve) => {
-      const done = () => {
-        gone = true;
-        resolve();
-      };
-      child.once('exit', done);
-      child.once('error', (err) => {
-        this.stderr += String(err);
-        done();
-      });
-    });
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (chunk: string) => (this.stderr += chunk));
-
-    // its own log line too: a port taken meanwhile by another process would accept as well
-    const deadline = Date.now() + START_TIMEOUT_MS;
-    while (!(RUNNING.test(this.stderr) && (await accepts(this.port)))) {
-      if (gone) throw new Error(`mosquitto exited before listening on ${this.port}:\n${this.stderr}`);
-      if (Date.now() > deadline) throw new Error(`mosquitto not listening on ${this.port} after ${START_TIMEOUT_MS} ms:\n${this.stderr}`);
-      await sleep(POLL_MS);
-    }
+    const server = new LoopbackServer(MOSQUITTO, ['-c', this.path('mosquitto.conf')], { deathSignal: 'TERM', owner: this.owner });
+    this.server = server;
+    this.child = server.child;
+    this.exited = server.exited;
+    await server.ready('mosquitto', this.port, RUNNING, START_TIMEOUT_MS);
   }
 
   private async terminate(): Promise<void> {
