@@ -13,7 +13,7 @@ export function buildManifest() {
     description: 'The Things Stack integration: webhooks in, sandboxed payload formatters, auto-provisioned devices and buckets, tracked downlinks out.',
     author: 'LoRaWAN Bridge contributors',
     license: 'MIT',
-    engines: { node: '>=20.11' },
+    engines: { node: '>=24' },
     task: { type: 'service', start: 'npm start', port: 3000, health: '/healthz' },
     ui: { entry: '/', title: 'LoRaWAN Bridge' },
     auth: {
