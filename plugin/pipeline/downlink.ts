@@ -24,8 +24,23 @@ export function backoffMs(attempt: number, random: () => number = Math.random): 
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
 
-/** How long a claim on due work is an instance's: longer than an attempt can take (answers time out in 10 s). */
-export const CLAIM_LEASE_MS = 60_000;
+/**
+ * How long a claim on due work (a retry, an expiry, a status notification) is an instance's: well
+ * beyond what one attempt can take, since each is claimed right before it is done.
+ */
+export function claimLeaseMs(peerTimeoutMs: number): number {
+  return Math.max(60_000, 3 * peerTimeoutMs);
+}
+
+/** Due messages one tick does at most (each claimed on its own, right before it is sent). */
+const TICK_MAX = 500;
+/** How often a report is applied again when another writer moved the message meanwhile. */
+const REPORT_TRIES = 3;
+
+/** What a conditional write of a message compares: the attempt count too, since a frozen clock repeats updatedAt. */
+function stateOf(m: MessageRecord): MessageState {
+  return { updatedAt: m.updatedAt, status: m.status, detail: m.detail, attempts: m.attempts };
+}
 
 /**
  * Downlink messages from request to their end: format, send through the device's network (or wait
@@ -44,6 +59,8 @@ export class DownlinkService {
       events: EventLog;
       clock: Clock;
       networks: Networks;
+      /** See claimLeaseMs. */
+      leaseMs: number;
       random?: () => number;
     },
   ) {}
@@ -181,20 +198,28 @@ export class DownlinkService {
         }
         return;
       }
-      const before: MessageState = { updatedAt: message.updatedAt, status: message.status, detail: message.detail };
+      // Taken before it is sent: of several instances at it (a retry claimed by one, a device's
+      // credentials arriving at another), the one whose write lands sends, the others find it moved
+      // on. Its next attempt moves out by a lease: a process that dies mid-push leaves it due again.
+      const taken = stateOf(message);
       message.attempts += 1;
+      message.nextAttemptAt = new Date(this.deps.clock.now().getTime() + this.deps.leaseMs).toISOString();
+      if (!(await this.save(message, taken))) return this.reload(message);
+      const before = stateOf(message);
       const outcome = await transport.send(target, message.request, { replace: message.replace });
       // The network may have reported on it while we waited for its answer (a Class C device, a
       // fast gateway; to this instance or another): that report is newer than this answer and stays,
       // so the answer is written only over the state the push started from.
-      if (!(await this.applySend(message, outcome, before))) {
-        // the caller (create: the API's answer) sees the state the report left
-        const now = await this.deps.store.getMessage(message.deviceId, message.messageId);
-        if (now) Object.assign(message, now);
-      }
+      if (!(await this.applySend(message, outcome, before))) await this.reload(message);
     } finally {
       this.inFlight.delete(key);
     }
+  }
+
+  /** The stored message, for a caller (create: the API's answer) whose copy another writer overtook. */
+  private async reload(message: MessageRecord): Promise<void> {
+    const now = await this.deps.store.getMessage(message.deviceId, message.messageId);
+    if (now) Object.assign(message, now);
   }
 
   /** False when the message had moved on from `before` (nothing written, nothing announced). */
@@ -281,14 +306,18 @@ export class DownlinkService {
   /** The device just brought credentials: send what was waiting for them. */
   async onCredentials(deviceId: string): Promise<void> {
     const waiting = await this.deps.store.listOpenMessages({ deviceId, statuses: ['PENDING'], limit: 100 });
-    for (const m of waiting) if (m.detail === 'waiting_for_uplink' && m.request) await this.attempt(m);
+    const now = this.deps.clock.now().getTime();
+    // A message taken for sending (by another instance the same credentials reached) has its next
+    // attempt ahead: that instance sends it.
+    const taken = (m: MessageRecord) => m.nextAttemptAt !== null && Date.parse(m.nextAttemptAt) > now;
+    for (const m of waiting) if (m.detail === 'waiting_for_uplink' && m.request && !taken(m)) await this.attempt(m);
   }
 
   /**
    * Follows a network's delivery event to the message it belongs to (by our correlation id), within
    * the application the report came for: another application's token moves no message of this one.
    */
-  async onDelivery(appId: string, event: DeliveryEvent): Promise<MessageRecord | null> {
+  async onDelivery(appId: string, event: DeliveryEvent, tries = REPORT_TRIES): Promise<MessageRecord | null> {
     let message: MessageRecord | null = null;
     for (const id of event.correlationIds.slice(0, 8)) {
       const found = await this.deps.store.getMessageByCorrelation(id);
@@ -298,6 +327,10 @@ export class DownlinkService {
       }
     }
     if (!message || message.status !== 'PENDING') return message;
+    // Written only over the state read here: two reports of one message at two instances, or a
+    // report and a push's answer, must not undo each other; the one that lost reads and applies again.
+    const before = stateOf(message);
+    let written = true;
     const network = this.deps.networks.get(message.network).label;
     // A report on it means the network has the downlink: no push of ours is due any more. Else the
     // lease of a first push the report overtook (TTS's webhook can come before its answer, and to
@@ -306,37 +339,38 @@ export class DownlinkService {
     switch (event.kind) {
       case 'queued':
         message.detail = 'queued';
-        await this.changed(message, 'info', `Downlink queued by ${network}`);
+        written = await this.changed(message, 'info', `Downlink queued by ${network}`, {}, before);
         break;
       case 'sent':
         if (message.confirmed) {
           message.detail = 'sent';
-          await this.changed(message, 'info', 'Confirmed downlink sent, waiting for ack');
+          written = await this.changed(message, 'info', 'Confirmed downlink sent, waiting for ack', {}, before);
         } else {
           this.finish(message, 'DELIVERED', 'sent', null);
-          await this.changed(message, 'info', 'Downlink delivered (sent by gateway)');
+          written = await this.changed(message, 'info', 'Downlink delivered (sent by gateway)', {}, before);
         }
         break;
       case 'acked':
         this.finish(message, 'DELIVERED', 'acknowledged', null);
-        await this.changed(message, 'info', 'Downlink acknowledged by device');
+        written = await this.changed(message, 'info', 'Downlink acknowledged by device', {}, before);
         break;
       case 'nacked':
         message.detail = 'not_acknowledged';
-        await this.changed(message, 'warning', `Downlink not acknowledged; ${network} retries it`);
+        written = await this.changed(message, 'warning', `Downlink not acknowledged; ${network} retries it`, {}, before);
         break;
       case 'failed': {
         const failure = event.failure ?? { code: `${message.network}_downlink_failed`, message: `${network} reported the downlink failed`, retryable: false };
         const error = { code: failure.code, message: failure.message };
         if (failure.retryable) {
-          await this.retryLater(message, error, null, `${network} could not send the downlink`);
+          written = await this.retryLater(message, error, null, `${network} could not send the downlink`, {}, before);
         } else {
           this.finish(message, 'FAILED', 'failed', error);
-          await this.changed(message, 'error', `Downlink failed in ${network}: ${failure.message}`);
+          written = await this.changed(message, 'error', `Downlink failed in ${network}: ${failure.message}`, {}, before);
         }
         break;
       }
     }
+    if (!written) return tries > 1 ? this.onDelivery(appId, event, tries - 1) : this.deps.store.getMessage(message.deviceId, message.messageId);
     return message;
   }
 
@@ -344,29 +378,35 @@ export class DownlinkService {
    * An uplink acknowledged the device's confirmed downlink (LoRaWAN ACK bit): the oldest confirmed
    * message the network sent and that waits for its ack is delivered. Within the application only.
    */
-  async onAck(appId: string, deviceId: string): Promise<MessageRecord | null> {
+  async onAck(appId: string, deviceId: string, tries = REPORT_TRIES): Promise<MessageRecord | null> {
     const open = await this.deps.store.listOpenMessages({ deviceId, statuses: ['PENDING'], limit: 100 });
     // listed oldest first
     const waiting = open.find((m) => m.appId === appId && m.confirmed && m.detail === 'sent');
     if (!waiting) return null;
+    const before = stateOf(waiting);
     this.finish(waiting, 'DELIVERED', 'acknowledged', null);
-    await this.changed(waiting, 'info', 'Downlink acknowledged by device');
+    if (!(await this.changed(waiting, 'info', 'Downlink acknowledged by device', {}, before))) {
+      return tries > 1 ? this.onAck(appId, deviceId, tries - 1) : null;
+    }
     return waiting;
   }
 
   /**
    * Due retries and TTL expiries; called by the scheduler (and by tests with a moved clock). Each
-   * is claimed with a lease, so of several instances one does it; an instance that dies holding
-   * claims leaves them to the others when the lease ends.
+   * is claimed with a lease right before it is done, so of several instances one does it; an
+   * instance that dies holding a claim leaves it to the others when the lease ends.
    */
   async tick(): Promise<void> {
     const now = this.deps.clock.now();
-    const leaseUntil = new Date(now.getTime() + CLAIM_LEASE_MS).toISOString();
-    const due = await this.deps.store.claimDueMessages({ dueBefore: now.toISOString(), leaseUntil, limit: 500 });
-    for (const m of due) {
+    for (let n = 0; n < TICK_MAX; n++) {
+      const leaseUntil = new Date(this.deps.clock.now().getTime() + this.deps.leaseMs).toISOString();
+      const [m] = await this.deps.store.claimDueMessages({ dueBefore: now.toISOString(), leaseUntil, limit: 1 });
+      if (!m) return;
       if (Date.parse(m.expiresAt) <= now.getTime()) {
+        const before = stateOf(m);
         this.finish(m, 'TIMEOUT', 'expired', m.error);
-        await this.changed(m, 'warning', `Downlink timed out after ${m.ttlMin} min (${m.attempts} attempts)`);
+        // a report that came meanwhile (to another instance) wins over the expiry
+        await this.changed(m, 'warning', `Downlink timed out after ${m.ttlMin} min (${m.attempts} attempts)`, {}, before);
       } else if (m.nextAttemptAt && Date.parse(m.nextAttemptAt) <= now.getTime()) {
         await this.attempt(m);
       }

@@ -6,9 +6,11 @@ import type { Profiles } from '../profiles.js';
 import { statusNotification } from '../iotda.js';
 import type { MessageRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
-import { backoffMs, CLAIM_LEASE_MS } from './downlink.js';
+import { backoffMs } from './downlink.js';
 
 export const MAX_NOTIFICATION_ATTEMPTS = 8;
+/** Notifications one delivery pass posts at most. */
+const PASS_MAX = 100;
 
 /**
  * Tells the application about every status change, through the profile's notification URL.
@@ -26,6 +28,8 @@ export class StatusNotifier {
       clock: Clock;
       userAgent: string;
       timeoutMs: number;
+      /** How long a claimed notification is this instance's (see claimLeaseMs). */
+      leaseMs: number;
       background: Background;
       random?: () => number;
     },
@@ -60,10 +64,12 @@ export class StatusNotifier {
 
   private async deliverPass(): Promise<void> {
     const { store, clock, events } = this.deps;
-    const now = clock.now();
-    const leaseUntil = new Date(now.getTime() + CLAIM_LEASE_MS).toISOString();
-    const due = await store.claimDueNotifications({ dueBefore: now.toISOString(), leaseUntil, limit: 100 });
-    for (const n of due) {
+    const dueBefore = clock.now().toISOString();
+    // Each claimed right before it is posted, so no lease runs out while earlier ones wait for their receivers.
+    for (let i = 0; i < PASS_MAX; i++) {
+      const leaseUntil = new Date(clock.now().getTime() + this.deps.leaseMs).toISOString();
+      const [n] = await store.claimDueNotifications({ dueBefore, leaseUntil, limit: 1 });
+      if (!n) return;
       const error = await this.post(n.url, n.body);
       const attempts = n.attempts + 1;
       if (error === null) {

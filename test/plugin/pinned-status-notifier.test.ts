@@ -76,6 +76,7 @@ describe('status notifier delivery', () => {
       clock,
       userAgent: 'pinned-test-agent/1.0',
       timeoutMs: 2000,
+      leaseMs: 60_000,
       background: { run: () => undefined } as any,
       random: () => 0.5,
     });
