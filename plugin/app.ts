@@ -26,7 +26,7 @@ import { TtsDownlinkClient } from './networks/tts/downlink-client.js';
 import { STRICT_TTS_URL_POLICY, TtsUrlPolicy, type TtsUrlPolicyOptions } from './networks/tts/push-urls.js';
 import { TtsNetwork } from './networks/tts/tts-network.js';
 import { TtsWebhooks } from './networks/tts/tts-webhooks.js';
-import { DownlinkService } from './pipeline/downlink.js';
+import { claimLeaseMs, DownlinkService } from './pipeline/downlink.js';
 import { ReportHandler } from './pipeline/reports.js';
 import { StatusNotifier } from './pipeline/status-notifier.js';
 import { RefusedWebhooks } from './pipeline/refused-webhooks.js';
@@ -100,8 +100,10 @@ export async function createApp(deps: AppDeps): Promise<PluginApp> {
   const connections = new MqttConnections({ events, clock, logger, backoff: deps.mqttBackoff ?? DEFAULT_BACKOFF, random: deps.random ?? Math.random });
   const publish = (appId: string, topic: string, payload: string) => connections.publish(appId, topic, payload);
   const networks = new Networks([new TtsNetwork(ttsClient, publish), new ThingparkNetwork(lrc, publish)]);
+  const leaseMs = claimLeaseMs(timeoutMs);
   const downlinks = new DownlinkService({
     store,
+    leaseMs,
     formatters,
     profiles,
     events,
@@ -116,6 +118,7 @@ export async function createApp(deps: AppDeps): Promise<PluginApp> {
     clock,
     userAgent,
     timeoutMs,
+    leaseMs,
     background,
     ...(deps.random ? { random: deps.random } : {}),
   });
@@ -133,7 +136,12 @@ export async function createApp(deps: AppDeps): Promise<PluginApp> {
   const stopNotices = store.onNotice((notice) => {
     if (notice.kind === 'events') events.relay(notice.events);
     else if (notice.kind === 'device-deleted') uplinks.forgetDevice(notice.deviceId);
-    else background.run('profile change', () => profiles.changedElsewhere(notice.appId));
+    else if (notice.kind === 'profile') background.run('profile change', () => profiles.changedElsewhere(notice.appId));
+    else {
+      uplinks.forgetDevices();
+      profiles.forgetAll();
+      background.run('resync after missed notices', () => mqtt.syncAll());
+    }
   });
   const metrics = new PluginMetrics({ store, formatters, uplinks, downlinks, clock });
   const services: Services = {

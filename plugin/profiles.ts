@@ -256,6 +256,11 @@ export class Profiles {
     this.changed(appId);
   }
 
+  /** Drops every cached profile (changes from elsewhere may have been missed). */
+  forgetAll(): void {
+    this.cache.clear();
+  }
+
   async rotateToken(appId: string): Promise<string> {
     const token = newToken();
     if (!(await this.store.setWebhookToken(appId, token))) throw notFound('profile', appId);

@@ -55,6 +55,10 @@ export class UplinkPipeline {
     this.devices.delete(deviceId);
   }
 
+  forgetDevices(): void {
+    this.devices.clear();
+  }
+
   private async knownDevice(id: string): Promise<KnownDevice | null> {
     const hit = this.devices.get(id);
     if (hit) return hit;

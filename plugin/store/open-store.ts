@@ -15,11 +15,15 @@ export async function openStore(config: Config, dataDir: string): Promise<{ stor
   return { store: new SqliteStore({ file, ...common }), where: file };
 }
 
-/** The URL without its password, for the log. */
-function redactedUrl(url: string): string {
+/** Query parameters node-postgres reads secrets from. */
+const SECRET_PARAMS = ['password', 'sslpassword', 'sslkey', 'sslcert'];
+
+/** The URL without its secrets, for the log. */
+export function redactedUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';
+    for (const name of SECRET_PARAMS) if (u.searchParams.has(name)) u.searchParams.set(name, '***');
     return u.toString();
   } catch {
     return 'postgres://(unparsable URL)';

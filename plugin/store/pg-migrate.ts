@@ -10,8 +10,10 @@ const MIGRATION_LOCK = 7_146_238_951_402_117n;
  */
 export async function migrate(pool: pg.Pool, now: () => Date, migrations: readonly string[] = PG_MIGRATIONS): Promise<number[]> {
   const client = await pool.connect();
-  let broken = false;
   try {
+    // Waiting for another instance's migration, and a migration itself, may take longer than the
+    // pool's limits allow a statement (this connection is closed afterwards, never reused).
+    await client.query('SET statement_timeout = 0; SET lock_timeout = 0');
     // A session lock: it goes with the connection if this process dies mid-way.
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK.toString()]);
     try {
@@ -27,20 +29,17 @@ export async function migrate(pool: pg.Pool, now: () => Date, migrations: readon
           await client.query('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [version, now().toISOString()]);
           await client.query('COMMIT');
         } catch (err) {
-          await client.query('ROLLBACK').catch(() => (broken = true));
+          await client.query('ROLLBACK').catch(() => undefined);
           throw err;
         }
         applied.push(version);
       }
       return applied;
     } finally {
-      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK.toString()]).catch(() => (broken = true));
+      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK.toString()]).catch(() => undefined);
     }
-  } catch (err) {
-    broken = true;
-    throw err;
   } finally {
-    // A connection that failed may still hold the lock: closing it releases the lock too.
-    client.release(broken);
+    // Closed, not returned to the pool: it has no limits, and one that failed may still hold the lock.
+    client.release(true);
   }
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import pg from 'pg';
 import type { JsonObject } from '../../formatters/contract.js';
 import type { ProfileSettings } from '../schemas/profile.js';
@@ -10,6 +11,7 @@ import { boundedEvent, DEFAULT_EVENT_CAP_BYTES } from './event-size.js';
 import { where } from './sql-filter.js';
 import { hasRecentUplink, parseRecentUplinks, withRecentUplink, type RecentUplinks } from './recent-uplinks.js';
 import { migrate } from './pg-migrate.js';
+import { noNul } from './pg-text.js';
 import { deviceListFilter, devicePage, eventListFilter, toBucket, toBucketRow, toDeadLetter, toDevice, toEvent, toFormatterVersion, toListedProfile, toMeasurement, toMessage, toNotification, toProfile, toRecentUplink } from './rows.js';
 import type { BucketDataRow, BucketStatsRow, DeadLetterRow, DeviceRow, EventRow, FormatterVersionRow, MeasurementRow, MessageRow, NotificationRow, ProfileListRow, ProfileRow, RecentRow } from './rows.js';
 
@@ -38,6 +40,13 @@ const PROFILES_CHANNEL = 'plugin_profiles';
 const DEVICES_CHANNEL = 'plugin_devices';
 /** How long taking a connection may wait (for the server, or for a free one in the pool). */
 const CONNECT_TIMEOUT_MS = 10_000;
+/** Server-side limits of every session (migrations lift them for their own). */
+const STATEMENT_TIMEOUT_MS = 30_000;
+const LOCK_TIMEOUT_MS = 10_000;
+const IDLE_IN_TRANSACTION_TIMEOUT_MS = 30_000;
+const KEEPALIVE_DELAY_MS = 10_000;
+/** How often the LISTEN connection is asked whether it still answers (a socket can die silently). */
+const LISTEN_HEARTBEAT_MS = 15_000;
 /** Event ids per notification: payloads must stay under PostgreSQL's 8000 bytes. */
 const IDS_PER_NOTICE = 400;
 /** How long committed events wait to be announced together (live streams elsewhere lag by this). */
@@ -52,12 +61,7 @@ const RECONNECT_MAX_MS = 5_000;
 type Param = string | number | boolean | null | readonly (string | number | null)[];
 
 interface Db {
-  query<R extends pg.QueryResultRow>(text: string, values: Param[]): Promise<pg.QueryResult<R>>;
-}
-
-/** PostgreSQL text cannot hold NUL: stored (and looked up) as U+FFFD, where SQLite keeps it. Better than failing the write. */
-function noNul(s: string): string {
-  return s.includes('\0') ? s.replaceAll('\0', '\uFFFD') : s;
+  query<R extends pg.QueryResultRow>(config: pg.QueryConfig<Param[]>): Promise<pg.QueryResult<R>>;
 }
 
 function clean(v: Param): Param {
@@ -66,9 +70,12 @@ function clean(v: Param): Param {
   return v;
 }
 
-/** Every query goes through here: parameters only, never values in the SQL. */
-function run<R extends pg.QueryResultRow>(db: Db, sql: string, params: Param[] = []): Promise<pg.QueryResult<R>> {
-  return db.query<R>(sql, params.map(clean));
+/**
+ * Every query goes through here: parameters only, never values in the SQL. `name`: a named prepared
+ * statement (parsed and planned once per connection), for the hot ones; one name, one text.
+ */
+function run<R extends pg.QueryResultRow>(db: Db, sql: string, params: Param[] = [], name?: string): Promise<pg.QueryResult<R>> {
+  return db.query<R>({ text: sql, values: params.map(clean), ...(name !== undefined ? { name } : {}) });
 }
 
 /** `?` placeholders (as where() writes them) numbered for PostgreSQL; the SQL is the code's own. */
@@ -122,6 +129,91 @@ class Rollback<T> {
   constructor(readonly value: T) {}
 }
 
+/** One statement's parameters, numbered as its text is put together. */
+class Statement {
+  readonly params: Param[] = [];
+  /** The placeholder of a new parameter (cast when `type` is given). */
+  p(value: Param, type?: string): string {
+    this.params.push(value);
+    return type === undefined ? `$${this.params.length}` : `$${this.params.length}::${type}`;
+  }
+}
+
+/** Named prepared statements, by text: parsed and planned once per connection (at most PREPARED_MAX texts; others unnamed). */
+const preparedNames = new Map<string, string>();
+const PREPARED_MAX = 100;
+
+function preparedName(text: string): string | undefined {
+  let name = preparedNames.get(text);
+  if (name === undefined && preparedNames.size < PREPARED_MAX) preparedNames.set(text, (name = `plugin_${preparedNames.size + 1}`));
+  return name;
+}
+
+const LOCK_DEVICE = 'SELECT recent_uplinks FROM devices WHERE id = $1 FOR NO KEY UPDATE';
+const READ_WINDOW = 'SELECT recent_uplinks FROM devices WHERE id = $1';
+/** A window hint for a device whose window is NULL: PostgreSQL text holds no NUL, so no stored window is this. */
+const NO_WINDOW = '\u0000';
+/** Characters of window hints kept (a full window is about a kilobyte). */
+const WINDOW_HINT_CHARS = 8 * 1024 * 1024;
+/** Reads of a window that changed before the write could lock it, before the transaction takes over. */
+const AT_ONCE_ATTEMPTS = 3;
+const INSERT_DEVICE = `INSERT INTO devices (id, app_id, network, ids, asset_type, asset_group, connection_timeout_min, bucket_id, created_at, last_seen_at)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`;
+/** A new device inserted and its row locked in one statement (see lockDevice). */
+const INSERT_AND_LOCK_DEVICE = `WITH ins AS (${INSERT_DEVICE} ON CONFLICT (id) DO NOTHING RETURNING 1),
+  cur AS (SELECT recent_uplinks FROM devices WHERE id = $1 FOR NO KEY UPDATE)
+  SELECT (SELECT COUNT(*) FROM ins) AS inserted, (SELECT COUNT(*) FROM cur) AS found, (SELECT recent_uplinks FROM cur) AS recent_uplinks`;
+/** The id of the next dead letter, drawn first: its events' details carry it, and are written with it. */
+const NEXT_DEAD_LETTER_ID = "SELECT nextval(pg_get_serial_sequence('dead_letters', 'id')) AS id";
+
+/** Events as they are stored: bounded (titles and details' JSON, as SQLite stores them), and when. */
+interface StoredEvents {
+  events: EventInput[];
+  ts: string;
+  bounded: ReturnType<typeof boundedEvent>[];
+}
+
+/**
+ * The uplink's writes go ahead: unconditionally (null: the transaction holds the device's row lock
+ * already, or there is no device to lock), after locking the device's row (`id`), or only if its
+ * window is still `window` then.
+ */
+type WriteGuard = null | { id: string } | { id: string; window: string | null };
+
+/** An uplink's answer and the bytes of its events. */
+interface CommittedUplink {
+  out: UplinkWriteResult;
+  bytes: number;
+}
+
+/** Whether the window holds the uplink's key, or its other fingerprint (alsoSeenAs). */
+function isDuplicate(recent: RecentUplinks, key: NonNullable<UplinkWrite['dedupe']>): boolean {
+  const also = key.alsoSeenAs;
+  return hasRecentUplink(recent, key) || (also !== undefined && hasRecentUplink(recent, { ...key, payload: also }));
+}
+
+/** The INSERT of the events, in their order (each with the row of `from`, when given); RETURNING their ids (in no promised order). */
+function insertEventsSql(s: Statement, e: StoredEvents, from?: string): string {
+  const texts = (values: (string | null)[]) => s.p(values, 'text[]');
+  const columns = [e.events.map((x) => x.appId), e.events.map((x) => x.deviceId), e.events.map((x) => x.category), e.events.map((x) => x.severity), e.bounded.map((b) => b.title), e.bounded.map((b) => b.details)];
+  return `INSERT INTO events (ts, app_id, device_id, category, severity, title, details)
+       SELECT ${s.p(e.ts, 'text')}, a, d, cat, sev, t, det FROM ${from === undefined ? '' : `${from}, `}unnest(${columns.map(texts).join(', ')}) WITH ORDINALITY AS u(a, d, cat, sev, t, det, n)
+       ORDER BY n
+     RETURNING id`;
+}
+
+/** The stored events' records, given their ids (drawn in insertion order), and their bytes. */
+function eventRecords(e: StoredEvents, rows: { id: number | null }[]): { records: EventRecord[]; bytes: number } {
+  const ids = rows.flatMap((r) => (r.id === null ? [] : [r.id])).sort((a, b) => a - b);
+  let bytes = 0;
+  const records = e.events.map((event, i) => {
+    const { title, details, cut } = e.bounded[i];
+    bytes += title.length + details.length;
+    return { ...event, title, details: cut ? (JSON.parse(details) as JsonObject) : event.details, id: ids[i], ts: e.ts };
+  });
+  return { records, bytes };
+}
+
 const RETRYABLE = new Set(['40001', '40P01']);
 const isRetryable = (err: unknown): boolean => err instanceof pg.DatabaseError && err.code !== undefined && RETRYABLE.has(err.code);
 
@@ -146,6 +238,11 @@ export class PgStore implements Store {
   private readonly listeners = new Set<(notice: StoreNotice) => void>();
   /** Uplinks of each application this instance put in its ring since start (it trims every RECENT_TRIM_EVERY). */
   private readonly recentCount = new Map<string, number>();
+  /**
+   * Each device's dedupe window as this instance last wrote or read it, by device id: what its next
+   * uplink expects to find, checked by the write (see commitUplinkAtOnce). Only a hint.
+   */
+  private readonly windows = new LRUCache<string, string>({ maxSize: WINDOW_HINT_CHARS, sizeCalculation: (window, id) => window.length + id.length });
   private eventsSinceTrim = 0;
   private weight: EventWeight = { known: 0, watermark: 0, since: 0 };
   private trimming = false;
@@ -157,7 +254,11 @@ export class PgStore implements Store {
   private closed = false;
   /** Ids of committed events not announced yet, and the timer that will. */
   private unannounced: number[] = [];
+  private listenedBefore = false;
+  private heartbeat: NodeJS.Timeout | null = null;
   private announcing: NodeJS.Timeout | null = null;
+  /** The last announcement sent: each waits for the one before (on another connection it could overtake it). */
+  private announced: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly options: PgStoreOptions,
@@ -172,6 +273,13 @@ export class PgStore implements Store {
       connectionString: options.url,
       types: pgTypes(),
       ...(options.ssl !== undefined ? { ssl: options.ssl } : {}),
+      // A frozen or cut-off instance must not hold a device's row lock (every instance's uplinks of
+      // it wait) or a statement for ever: the server ends such sessions, and dead peers are noticed.
+      statement_timeout: STATEMENT_TIMEOUT_MS,
+      lock_timeout: LOCK_TIMEOUT_MS,
+      idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_TIMEOUT_MS,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS,
     };
     // A database that does not answer fails requests (TTS retries a webhook) instead of holding them forever.
     const pool = new pg.Pool({ ...clientConfig, max: options.poolSize ?? 10, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
@@ -235,13 +343,15 @@ export class PgStore implements Store {
     this.announcing ??= setTimeout(() => void this.flushAnnouncements(), ANNOUNCE_DELAY_MS);
   }
 
-  private async flushAnnouncements(): Promise<void> {
+  private flushAnnouncements(): Promise<void> {
     this.announcing = null;
     const ids = this.unannounced.splice(0);
-    if (ids.length === 0) return;
+    if (ids.length === 0) return this.announced;
     const payloads: string[] = [];
     for (let i = 0; i < ids.length; i += IDS_PER_NOTICE) payloads.push(JSON.stringify({ i: this.instanceId, e: ids.slice(i, i + IDS_PER_NOTICE) }));
-    await run(this.pool, 'SELECT pg_notify($1, p) FROM unnest($2::text[]) WITH ORDINALITY AS t(p, n) ORDER BY n', [EVENTS_CHANNEL, payloads]).catch(() => undefined);
+    const notify = () => run(this.pool, 'SELECT pg_notify($1, p) FROM unnest($2::text[]) WITH ORDINALITY AS t(p, n) ORDER BY n', [EVENTS_CHANNEL, payloads]).then(() => undefined, () => undefined);
+    this.announced = this.announced.then(notify);
+    return this.announced;
   }
 
   private async notifyProfile(c: Db, appId: string): Promise<void> {
@@ -421,141 +531,242 @@ export class PgStore implements Store {
 
   // ---- uplinks
 
-  /** Inserts the events (bounded as in SQLite); ids in insertion order. */
-  private async insertEvents(c: Db, events: EventInput[]): Promise<{ records: EventRecord[]; bytes: number }> {
-    if (events.length === 0) return { records: [], bytes: 0 };
-    const ts = this.nowIso();
-    const bounded = events.map(boundedEvent);
-    const inserted = await run<{ id: number }>(
-      c,
-      `INSERT INTO events (ts, app_id, device_id, category, severity, title, details)
-         SELECT $1, a, d, cat, sev, t, det FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) WITH ORDINALITY AS u(a, d, cat, sev, t, det, n)
-         ORDER BY n
-       RETURNING id`,
-      [ts, events.map((e) => e.appId), events.map((e) => e.deviceId), events.map((e) => e.category), events.map((e) => e.severity), bounded.map((b) => b.title), bounded.map((b) => b.details)],
-    );
-    // Identities are drawn in the order the rows are inserted; RETURNING promises no order.
-    const ids = inserted.rows.map((r) => r.id).sort((a, b) => a - b);
-    let bytes = 0;
-    const records = events.map((e, i) => {
-      const { title, details, cut } = bounded[i];
-      bytes += title.length + details.length;
-      return { ...e, title, details: cut ? (JSON.parse(details) as JsonObject) : e.details, id: ids[i], ts };
-    });
-    return { records, bytes };
+  /** The events as stored (bounded as in SQLite), and when. */
+  private storedEvents(events: EventInput[]): StoredEvents {
+    return { events, ts: this.nowIso(), bounded: events.map(boundedEvent) };
   }
 
+  /** Inserts the events; ids in insertion order. */
+  private async insertEvents(c: Db, events: EventInput[]): Promise<{ records: EventRecord[]; bytes: number }> {
+    if (events.length === 0) return { records: [], bytes: 0 };
+    const stored = this.storedEvents(events);
+    const s = new Statement();
+    const inserted = await run<{ id: number }>(c, insertEventsSql(s, stored), s.params);
+    return eventRecords(stored, inserted.rows);
+  }
+
+  /**
+   * One uplink, answered after its COMMIT. The common one (a device that exists, no dead letter)
+   * takes one or two statements and no transaction block (see commitUplinkAtOnce); the others a
+   * transaction: the device inserted if new and its row locked with its window read (one
+   * statement), the dedupe decided here, a replay's dead letter resolved, a dead letter's id drawn
+   * (its events carry it), then every write in one statement.
+   */
   async commitUplink(w: UplinkWrite): Promise<UplinkWriteResult> {
-    const result = await this.tx<{ out: UplinkWriteResult; bytes: number } | null>(async (c) => {
+    let result = await this.commitUplinkAtOnce(w);
+    result ??= await this.tx<CommittedUplink | 'duplicate'>(async (c) => {
       const now = this.nowIso();
-      let provisioned = false;
-      if (w.newDevice) {
-        // Inserted first, so that its row exists to lock: concurrent first uplinks of a device wait
-        // here for the one that creates it, and only that one provisions.
-        const d = w.newDevice;
-        provisioned =
-          (
-            await run(
-              c,
-              `INSERT INTO devices (id, app_id, network, ids, asset_type, asset_group, connection_timeout_min, bucket_id, created_at, last_seen_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`,
-              [d.id, d.appId, d.ids.network, JSON.stringify(d.ids), d.assetType, d.assetGroup, d.connectionTimeoutMin, d.bucketId, d.createdAt, d.lastSeenAt],
-            )
-          ).rowCount === 1;
-      }
       // The device's row lock serializes its uplinks across instances: the window read here is the
       // one this write replaces. NO KEY UPDATE is enough for that and lets property writes proceed.
       const lockId = w.dedupe?.deviceId ?? w.deviceSeen?.id ?? null;
-      let recent: RecentUplinks | null = null;
-      if (lockId !== null) {
-        const row = (await run<{ recent_uplinks: string | null }>(c, 'SELECT recent_uplinks FROM devices WHERE id = $1 FOR NO KEY UPDATE', [lockId])).rows[0];
-        if (w.dedupe) {
-          // The window of a device that does not exist yet starts empty: its row comes with this write.
-          recent = parseRecentUplinks(row?.recent_uplinks ?? null);
-          const also = w.dedupe.alsoSeenAs;
-          if (hasRecentUplink(recent, w.dedupe) || (also !== undefined && hasRecentUplink(recent, { ...w.dedupe, payload: also }))) {
-            return new Rollback(null);
-          }
-        }
-      }
+      const { provisioned, window } = await this.lockDevice(c, w.newDevice, lockId);
+      // The window of a device that does not exist yet starts empty: its row comes with this write.
+      const recent = w.dedupe ? parseRecentUplinks(window) : null;
+      if (w.dedupe && recent && isDuplicate(recent, w.dedupe)) return new Rollback('duplicate');
       if (w.resolvesDeadLetter !== null) {
         const resolved = Number.isSafeInteger(w.resolvesDeadLetter)
           ? (await run(c, 'UPDATE dead_letters SET replayed_at = $1 WHERE id = $2 AND replayed_at IS NULL', [now, w.resolvesDeadLetter])).rowCount === 1
           : false;
         if (!resolved) throw new WriteConflict(`dead letter ${w.resolvesDeadLetter} was already replayed`);
       }
-      if (provisioned && w.newDevice) await this.upsertProps(c, w.newDevice.id, Object.entries(w.newDevice.properties), now);
-      if (w.newBucket) {
-        const b = w.newBucket;
-        await run(c, 'INSERT INTO buckets (id, device_id, app_id, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING', [b.id, b.deviceId, b.appId, now]);
-      }
-      if (w.bucketRow) {
-        const row = w.bucketRow;
-        await run(c, 'INSERT INTO bucket_rows (bucket_id, ts, data, normalized) VALUES ($1, $2, $3, $4)', [
-          row.bucketId,
-          row.tsMs,
-          JSON.stringify(row.data),
-          row.normalized ? JSON.stringify(row.normalized) : null,
-        ]);
-        const ms = row.measurements ?? [];
-        if (ms.length > 0) {
-          await run(
-            c,
-            `INSERT INTO measurements (quantity, ts, app_id, device_id, value)
-               SELECT q, t, a, d, v FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS u(q, t, a, d, v, n) ORDER BY n`,
-            [ms.map((m) => m.quantity), ms.map((m) => m.tsMs), ms.map((m) => m.appId), ms.map((m) => m.deviceId), ms.map((m) => JSON.stringify(m.value))],
-          );
-        }
-      }
-      let deadLetterId: number | null = null;
-      if (w.deadLetter) {
-        const dl = w.deadLetter;
-        deadLetterId = (
-          await run<{ id: number }>(
-            c,
-            'INSERT INTO dead_letters (app_id, device_id, reason, error, network, body, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id',
-            [dl.appId, dl.deviceId, dl.reason, JSON.stringify(dl.error), dl.network, JSON.stringify(dl.body), now],
-          )
-        ).rows[0].id;
-      }
-      const seen = w.deviceSeen;
-      if (seen) {
-        const window = recent && w.dedupe ? JSON.stringify(withRecentUplink(recent, w.dedupe)) : null;
-        const updated =
-          (
-            await run(
-              c,
-              `UPDATE devices SET last_seen_at = $1, state = $2, recent_uplinks = COALESCE($3, recent_uplinks)
-               WHERE id = $4 AND (last_seen_at IS NULL OR last_seen_at <= $1)`,
-              [seen.lastSeenAt, JSON.stringify(seen.state), window, seen.id],
-            )
-          ).rowCount === 1;
-        if (updated) await this.upsertProps(c, seen.id, Object.entries(seen.properties), now);
-        // A late uplink: the device's state stays, its key still joins the window.
-        else if (window !== null) await run(c, 'UPDATE devices SET recent_uplinks = $1 WHERE id = $2', [window, seen.id]);
-      }
-      if (w.credentials) await this.upsertCredentials(c, w.credentials.deviceId, w.credentials.value, now);
-      if (w.recent && this.recentPerApp > 0) {
-        const r = w.recent;
-        await run(
-          c,
-          `INSERT INTO recent_traffic (app_id, device_id, network, received_at, report, outcome, formatter_version)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-          [r.appId, r.deviceId, r.network, r.receivedAt, r.report, JSON.stringify(r.outcome), r.formatterVersion],
-        );
-      }
-      const all = provisioned ? [...w.provisionEvents, ...w.events] : w.events;
-      const { records, bytes } = await this.insertEvents(
-        c,
-        all.map((e) => (deadLetterId === null ? e : { ...e, details: { ...e.details, dead_letter_id: deadLetterId } })),
-      );
-      return { out: { duplicate: false, deadLetterId, events: records }, bytes };
+      const deadLetterId = w.deadLetter ? (await run<{ id: number }>(c, NEXT_DEAD_LETTER_ID, [], preparedName(NEXT_DEAD_LETTER_ID))).rows[0].id : null;
+      const next = recent && w.dedupe ? JSON.stringify(withRecentUplink(recent, w.dedupe)) : null;
+      // The row is locked already: the writes go ahead unconditionally.
+      const written = await this.writeUplink(c, w, { now, provisioned, deadLetterId, window: next, guard: null });
+      if (!('out' in written)) throw new Error('uplink writes skipped under the row lock');
+      // A new device's next uplink here need not read its window first (a hint: see commitUplinkAtOnce).
+      if (w.dedupe && provisioned && w.newDevice?.id === w.dedupe.deviceId && w.deviceSeen?.id === w.dedupe.deviceId) this.windows.set(w.dedupe.deviceId, next ?? NO_WINDOW);
+      return written;
     });
-    if (result === null) return { duplicate: true, deadLetterId: null, events: [] };
+    if (result === 'duplicate') return { duplicate: true, deadLetterId: null, events: [] };
     // Trims run after the commit, in their own statements: an uplink's transaction holds no lock on old rows.
     if (w.recent && this.recentPerApp > 0) await this.afterRecent(w.recent.appId);
     await this.afterEvents(result.out.events, result.bytes);
     return result.out;
+  }
+
+  /**
+   * The common uplink without a transaction block, in one statement (a transaction of its own) that
+   * first locks the device's row and writes only if the device's window is still the one the dedupe
+   * was decided on, else nothing (and answers the window as it is then, to decide again). What it
+   * writes is then what the transaction would have written under the row lock with that window.
+   * The window it expects is the one this instance last wrote or read (`windows`, a hint only: the
+   * statement checks it), else read first; a duplicate by a hint is decided again on a read. An
+   * uplink without dedupe takes the statement only (its device's row locked first all the same).
+   * Undefined: the transaction does it (a new device, a dead letter or a replay's, a device without
+   * its row, or a window that changed under each of AT_ONCE_ATTEMPTS tries).
+   */
+  private async commitUplinkAtOnce(w: UplinkWrite): Promise<CommittedUplink | 'duplicate' | undefined> {
+    if (w.newDevice || w.deadLetter || w.resolvesDeadLetter !== null) return undefined;
+    const now = this.nowIso();
+    const key = w.dedupe;
+    if (!key) {
+      const lockId = w.deviceSeen?.id ?? null;
+      const written = await this.retrying(() => this.writeUplink(this.pool, w, { now, provisioned: false, deadLetterId: null, window: null, guard: lockId === null ? null : { id: lockId } }));
+      return 'out' in written ? written : undefined;
+    }
+    const id = key.deviceId;
+    const hint = this.windows.get(id);
+    let expected: { window: string | null; hint: boolean } | null = hint === undefined ? null : { window: hint === NO_WINDOW ? null : hint, hint: true };
+    for (let tries = 0; tries < AT_ONCE_ATTEMPTS; ) {
+      if (expected === null) {
+        const row = (await run<{ recent_uplinks: string | null }>(this.pool, READ_WINDOW, [id], preparedName(READ_WINDOW))).rows[0];
+        if (!row) break;
+        expected = { window: row.recent_uplinks, hint: false };
+      }
+      const recent = parseRecentUplinks(expected.window);
+      if (isDuplicate(recent, key)) {
+        if (!expected.hint) return 'duplicate';
+        expected = null;
+        continue;
+      }
+      // Written with deviceSeen (the same device, as the pipeline makes it); else the window stays.
+      const next = w.deviceSeen ? JSON.stringify(withRecentUplink(recent, key)) : expected.window;
+      const guard = { id, window: expected.window };
+      const written = await this.retrying(() => this.writeUplink(this.pool, w, { now, provisioned: false, deadLetterId: null, window: w.deviceSeen ? next : null, guard }));
+      if ('out' in written) {
+        if (!w.deviceSeen || w.deviceSeen.id === id) this.windows.set(id, next ?? NO_WINDOW);
+        else this.windows.delete(id);
+        return written;
+      }
+      if (!written.found) break;
+      expected = { window: written.window, hint: false };
+      tries++;
+    }
+    this.windows.delete(id);
+    return undefined;
+  }
+
+  /** `write` again when it lost a deadlock or serialization race: a statement that fails is rolled back whole. */
+  private async retrying<T>(write: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await write();
+      } catch (err) {
+        if (attempt >= TX_ATTEMPTS || !isRetryable(err)) throw err;
+      }
+    }
+  }
+
+  /**
+   * Inserts the uplink's new device, if any, and locks the row of the device whose uplinks it
+   * serializes (`lockId`), reading its dedupe window. `provisioned`: this transaction created the
+   * device (concurrent first uplinks wait on the insert for the one that does, and only it provisions).
+   */
+  private async lockDevice(c: Db, d: UplinkWrite['newDevice'], lockId: string | null): Promise<{ provisioned: boolean; window: string | null }> {
+    const lock = async (id: string) => (await run<{ recent_uplinks: string | null }>(c, LOCK_DEVICE, [id], preparedName(LOCK_DEVICE))).rows[0]?.recent_uplinks ?? null;
+    if (!d) return { provisioned: false, window: lockId === null ? null : await lock(lockId) };
+    const values = [d.id, d.appId, d.ids.network, JSON.stringify(d.ids), d.assetType, d.assetGroup, d.connectionTimeoutMin, d.bucketId, d.createdAt, d.lastSeenAt];
+    if (lockId !== d.id) {
+      const provisioned = (await run(c, `${INSERT_DEVICE} ON CONFLICT (id) DO NOTHING`, values)).rowCount === 1;
+      return { provisioned, window: lockId === null ? null : await lock(lockId) };
+    }
+    // In one statement: a row this statement inserts is not seen by its lock (found 0), its window
+    // starts empty; a row another transaction committed after this statement began is not seen
+    // either (inserted 0, found 0): locked and read again by a statement of its own.
+    const row = (await run<{ inserted: number; found: number; recent_uplinks: string | null }>(c, INSERT_AND_LOCK_DEVICE, values, preparedName(INSERT_AND_LOCK_DEVICE)))
+      .rows[0];
+    if (row.inserted > 0) return { provisioned: true, window: null };
+    return { provisioned: false, window: row.found > 0 ? row.recent_uplinks : await lock(lockId) };
+  }
+
+  /**
+   * Every write of an uplink but its dead letter's resolution, in one statement of data-modifying
+   * CTEs, each of which goes ahead only with the row of `go`: always there without a guard or with
+   * a guard's `id` only (after the device's row lock), else only while the device's window is the
+   * guard's. `window`: the device's new window (null: it stays). When it did not go ahead: whether
+   * the device has its row, and its window as this statement saw it.
+   *
+   * CTEs of one statement share its snapshot and do not see each other's rows: each writes rows the
+   * others do not touch, but for the device's row, which `seen` updates (when this uplink is not
+   * older than the stored one) and else `late` (its window only), and the properties, those of a new
+   * device and the uplink's (these only if `seen` updated, the latter winning), upserted together.
+   */
+  private async writeUplink(
+    c: Db,
+    w: UplinkWrite,
+    o: { now: string; provisioned: boolean; deadLetterId: number | null; window: string | null; guard: WriteGuard },
+  ): Promise<CommittedUplink | { found: boolean; window: string | null }> {
+    const all = o.provisioned ? [...w.provisionEvents, ...w.events] : w.events;
+    const deadLetterId = o.deadLetterId;
+    const events = all.length === 0 ? null : this.storedEvents(all.map((e) => (deadLetterId === null ? e : { ...e, details: { ...e.details, dead_letter_id: deadLetterId } })));
+    const s = new Statement();
+    const ctes: string[] = [];
+    const g = o.guard;
+    // The device's row is locked before anything is written (every write reads `go` first).
+    const guardId = g === null ? null : s.p(g.id, 'text');
+    ctes.push(
+      g === null
+        ? 'go AS (SELECT 1)'
+        : 'window' in g
+          ? `go AS (SELECT 1 FROM devices WHERE id = ${guardId} AND recent_uplinks IS NOT DISTINCT FROM ${s.p(g.window, 'text')} FOR NO KEY UPDATE)`
+          : `go AS (SELECT COUNT(*) FROM (SELECT 1 FROM devices WHERE id = ${guardId} FOR NO KEY UPDATE) AS d)`,
+    );
+    let nowParam: string | null = null;
+    const now = () => (nowParam ??= s.p(o.now, 'text'));
+    if (w.newBucket) {
+      const b = w.newBucket;
+      ctes.push(`new_bucket AS (INSERT INTO buckets (id, device_id, app_id, created_at)
+         SELECT ${s.p(b.id, 'text')}, ${s.p(b.deviceId, 'text')}, ${s.p(b.appId, 'text')}, ${now()} FROM go ON CONFLICT (id) DO NOTHING)`);
+    }
+    if (w.bucketRow) {
+      const r = w.bucketRow;
+      ctes.push(`new_row AS (INSERT INTO bucket_rows (bucket_id, ts, data, normalized)
+         SELECT ${s.p(r.bucketId, 'text')}, ${s.p(r.tsMs, 'bigint')}, ${s.p(JSON.stringify(r.data), 'text')}, ${s.p(r.normalized ? JSON.stringify(r.normalized) : null, 'text')} FROM go)`);
+      const ms = r.measurements ?? [];
+      if (ms.length > 0) {
+        const columns = `${s.p(ms.map((m) => m.quantity), 'text[]')}, ${s.p(ms.map((m) => m.tsMs), 'bigint[]')}, ${s.p(ms.map((m) => m.appId), 'text[]')}, ${s.p(ms.map((m) => m.deviceId), 'text[]')}, ${s.p(ms.map((m) => JSON.stringify(m.value)), 'text[]')}`;
+        ctes.push(`new_measurements AS (INSERT INTO measurements (quantity, ts, app_id, device_id, value)
+           SELECT q, t, a, d, v FROM go, unnest(${columns}) WITH ORDINALITY AS u(q, t, a, d, v, n) ORDER BY n)`);
+      }
+    }
+    if (w.deadLetter && deadLetterId !== null) {
+      const dl = w.deadLetter;
+      ctes.push(`new_dead_letter AS (INSERT INTO dead_letters (id, app_id, device_id, reason, error, network, body, created_at) OVERRIDING SYSTEM VALUE
+         SELECT ${s.p(deadLetterId, 'bigint')}, ${s.p(dl.appId, 'text')}, ${s.p(dl.deviceId, 'text')}, ${s.p(dl.reason, 'text')}, ${s.p(JSON.stringify(dl.error), 'text')}, ${s.p(dl.network, 'text')}, ${s.p(JSON.stringify(dl.body), 'text')}, ${now()} FROM go)`);
+    }
+    // Properties in the order they apply: a new device's first, then (if `seen` updated) the uplink's.
+    const props: [string, string, string | null][] = [];
+    if (o.provisioned && w.newDevice) for (const [name, value] of Object.entries(w.newDevice.properties)) props.push([w.newDevice.id, name, JSON.stringify(value) ?? null]);
+    const unconditional = props.length;
+    const seen = w.deviceSeen;
+    if (seen) {
+      const id = s.p(seen.id, 'text');
+      const ts = s.p(seen.lastSeenAt, 'text');
+      const window = o.window === null ? null : s.p(o.window, 'text');
+      ctes.push(`seen AS (UPDATE devices SET last_seen_at = ${ts}, state = ${s.p(JSON.stringify(seen.state), 'text')}${window === null ? '' : `, recent_uplinks = ${window}`}
+         WHERE id = ${id} AND (last_seen_at IS NULL OR last_seen_at <= ${ts}) AND EXISTS (SELECT 1 FROM go) RETURNING 1)`);
+      // A late uplink: the device's state stays, its key still joins the window.
+      if (window !== null) ctes.push(`late AS (UPDATE devices SET recent_uplinks = ${window} WHERE id = ${id} AND NOT EXISTS (SELECT 1 FROM seen) AND EXISTS (SELECT 1 FROM go))`);
+      for (const [name, value] of Object.entries(seen.properties)) props.push([seen.id, name, JSON.stringify(value) ?? null]);
+    }
+    if (props.length > 0) {
+      const columns = `${s.p(props.map((p) => p[0]), 'text[]')}, ${s.p(props.map((p) => p[1]), 'text[]')}, ${s.p(props.map((p) => p[2]), 'text[]')}`;
+      const applies = props.length === unconditional ? '' : `WHERE u.n <= ${s.p(unconditional, 'bigint')} OR EXISTS (SELECT 1 FROM seen)`;
+      ctes.push(`props AS (INSERT INTO device_properties (device_id, name, value, updated_at)
+         SELECT DISTINCT ON (u.d, u.k) u.d, u.k, u.v, ${now()} FROM go, unnest(${columns}) WITH ORDINALITY AS u(d, k, v, n)
+         ${applies} ORDER BY u.d, u.k, u.n DESC
+         ON CONFLICT (device_id, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at)`);
+    }
+    if (w.credentials) {
+      ctes.push(`creds AS (INSERT INTO device_credentials (device_id, value, updated_at)
+         SELECT ${s.p(w.credentials.deviceId, 'text')}, ${s.p(JSON.stringify(w.credentials.value), 'text')}, ${now()} FROM go
+         ON CONFLICT (device_id) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at)`);
+    }
+    if (w.recent && this.recentPerApp > 0) {
+      const r = w.recent;
+      ctes.push(`ring AS (INSERT INTO recent_traffic (app_id, device_id, network, received_at, report, outcome, formatter_version)
+         SELECT ${s.p(r.appId, 'text')}, ${s.p(r.deviceId, 'text')}, ${s.p(r.network, 'text')}, ${s.p(r.receivedAt, 'text')}, ${s.p(r.report, 'text')}, ${s.p(JSON.stringify(r.outcome), 'text')}, ${s.p(r.formatterVersion, 'integer')} FROM go)`);
+    }
+    if (events) ctes.push(`new_events AS (${insertEventsSql(s, events, 'go')})`);
+    // Rows when it went ahead (one per event, with its id); else the device's window as it is, if it has a row.
+    const went = `SELECT TRUE AS went, ${events ? 'e.id' : 'NULL::bigint AS id'}, NULL::text AS recent_uplinks FROM go${events ? ' LEFT JOIN new_events e ON TRUE' : ''}`;
+    const stale = g !== null && 'window' in g ? `\nUNION ALL SELECT FALSE, NULL, recent_uplinks FROM devices WHERE id = ${guardId} AND NOT EXISTS (SELECT 1 FROM go)` : '';
+    const text = `WITH ${ctes.join(',\n  ')}\n${went}${stale}`;
+    const rows = (await run<{ went: boolean; id: number | null; recent_uplinks: string | null }>(c, text, s.params, preparedName(text))).rows;
+    if (rows.length === 0 || !rows[0].went) return { found: rows.length > 0, window: rows[0]?.recent_uplinks ?? null };
+    const { records, bytes } = events ? eventRecords(events, rows) : { records: [], bytes: 0 };
+    return { out: { duplicate: false, deadLetterId, events: records }, bytes };
   }
 
   /** The ring, trimmed in steps of RECENT_TRIM_EVERY: one delete of a range now and then (a list takes the newest rows, so the slack never shows). */
@@ -760,7 +971,13 @@ export class PgStore implements Store {
     const set = 'UPDATE messages SET status = $1, next_attempt_at = $2, record = $3, lease_until = NULL WHERE device_id = $4 AND message_id = $5';
     const params = [m.status, m.nextAttemptAt, JSON.stringify(m), m.deviceId, m.messageId];
     const updated = expected
-      ? await run(this.pool, `${set} AND status = $6 AND record::json ->> 'updatedAt' = $7 AND record::json ->> 'detail' = $8`, [...params, expected.status, expected.updatedAt, expected.detail])
+      ? await run(this.pool, `${set} AND status = $6 AND record::json ->> 'updatedAt' = $7 AND record::json ->> 'detail' = $8 AND record::json ->> 'attempts' = $9`, [
+          ...params,
+          expected.status,
+          expected.updatedAt,
+          expected.detail,
+          String(expected.attempts),
+        ])
       : await run(this.pool, set, params);
     return (updated.rowCount ?? 0) > 0;
   }
@@ -879,6 +1096,24 @@ export class PgStore implements Store {
     }
     this.listenClient = client;
     this.reconnectDelay = RECONNECT_MIN_MS;
+    // Notices sent while it was away are lost: whoever caches what they would have changed starts over.
+    if (this.listenedBefore) this.tell({ kind: 'resync' });
+    this.listenedBefore = true;
+    this.heartbeat ??= setInterval(() => this.checkListener(), LISTEN_HEARTBEAT_MS);
+    this.heartbeat.unref();
+  }
+
+  /** A query on the LISTEN connection; no answer in time counts as a lost connection. */
+  private checkListener(): void {
+    const client = this.listenClient;
+    if (!client) return;
+    let timer: NodeJS.Timeout | undefined;
+    const silent = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('no answer')), LISTEN_HEARTBEAT_MS / 2);
+    });
+    void Promise.race([client.query('SELECT 1'), silent])
+      .catch(() => this.listenerLost(client))
+      .finally(() => clearTimeout(timer));
   }
 
   private listenerLost(client: pg.Client): void {
@@ -924,6 +1159,10 @@ export class PgStore implements Store {
     } else {
       return;
     }
+    this.tell(notice);
+  }
+
+  private tell(notice: StoreNotice): void {
     for (const listener of [...this.listeners]) {
       try {
         listener(notice);
@@ -941,6 +1180,7 @@ export class PgStore implements Store {
     if (this.closed) return;
     this.closed = true;
     if (this.announcing) clearTimeout(this.announcing);
+    if (this.heartbeat) clearInterval(this.heartbeat);
     await this.flushAnnouncements();
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;

@@ -165,7 +165,8 @@ export class SqliteStore implements Store {
       updateMessageIf: db.prepare(
         `UPDATE messages SET status = @status, next_attempt_at = @next_attempt_at, record = @record, lease_until = NULL
          WHERE device_id = @device_id AND message_id = @message_id
-           AND status = @was_status AND record ->> '$.updatedAt' = @was_updated_at AND record ->> '$.detail' = @was_detail`,
+           AND status = @was_status AND record ->> '$.updatedAt' = @was_updated_at AND record ->> '$.detail' = @was_detail
+           AND record ->> '$.attempts' = @was_attempts`,
       ),
       getMessage: db.prepare<[string, string], MessageRow>(
         'SELECT record FROM messages WHERE device_id = ? AND message_id = ?',
@@ -546,7 +547,7 @@ export class SqliteStore implements Store {
     return this.commits.run(
       () =>
         (expected
-          ? this.stmt.updateMessageIf.run({ ...params, was_updated_at: expected.updatedAt, was_status: expected.status, was_detail: expected.detail })
+          ? this.stmt.updateMessageIf.run({ ...params, was_updated_at: expected.updatedAt, was_status: expected.status, was_detail: expected.detail, was_attempts: expected.attempts })
           : this.stmt.updateMessage.run(params)
         ).changes > 0,
     );

@@ -81,10 +81,15 @@ export interface MeasurementQuery {
 }
 
 /** Which state a message was in: what a conditional `updateMessage` compares. */
-export type MessageState = Pick<MessageRecord, 'updatedAt' | 'status' | 'detail'>;
+export type MessageState = Pick<MessageRecord, 'updatedAt' | 'status' | 'detail' | 'attempts'>;
 
 /** What another plugin instance sharing the store changed (see `Store.onNotice`). */
-export type StoreNotice = { kind: 'events'; events: EventRecord[] } | { kind: 'profile'; appId: string } | { kind: 'device-deleted'; deviceId: string };
+export type StoreNotice =
+  | { kind: 'events'; events: EventRecord[] }
+  | { kind: 'profile'; appId: string }
+  | { kind: 'device-deleted'; deviceId: string }
+  /** Notices may have been missed (the store's link to the others was down): drop every cache. */
+  | { kind: 'resync' };
 
 /** A claim on due work: each item goes to one caller until `leaseUntil` (then a crashed holder's work is due again). */
 export interface ClaimQuery {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatterPoolOptions, loadConfig } from '../../plugin/config.js';
+import { redactedUrl } from '../../plugin/store/open-store.js';
 import { FormatterRuntime } from '../../sandbox/runtime.js';
 import { js, uplink } from '../sandbox/helpers.js';
 
@@ -59,5 +60,15 @@ describe('the store from the environment', () => {
     expect(() => loadConfig({ PLUGIN_DATABASE_URL: 'postgres://db/x', PLUGIN_DATABASE_POOL: '0', ...token })).toThrow(/PLUGIN_DATABASE_POOL/);
     expect(() => loadConfig({ PLUGIN_DATABASE_URL: 'postgres://db/x', PLUGIN_DATABASE_POOL: '500', ...token })).toThrow(/PLUGIN_DATABASE_POOL/);
     expect(() => loadConfig({ PLUGIN_DATABASE_URL: 'postgres://db/x' })).toThrow(/PLUGIN_ADMIN_TOKEN is required with PLUGIN_DATABASE_URL/);
+  });
+});
+
+describe('the database URL in the start line', () => {
+  it('shows no password, in the user part or in the query, nor TLS key paths', () => {
+    const shown = redactedUrl('postgres://plugin:s3cret@db.internal:5432/lorawan?password=s3cret2&sslmode=verify-full&sslkey=/etc/key.pem&sslpassword=k3y');
+    expect(shown).not.toMatch(/s3cret|k3y|key\.pem/);
+    expect(shown).toContain('db.internal:5432/lorawan');
+    expect(shown).toContain('sslmode=verify-full');
+    expect(redactedUrl('not a url')).toBe('postgres://(unparsable URL)');
   });
 });

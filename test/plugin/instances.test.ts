@@ -3,6 +3,7 @@
  * remembers must not outlive a change made through the other, and a load balancer must be told when
  * an instance cannot reach its database.
  */
+import pgLib from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../helpers/eventually.js';
 import { PluginHarness } from '../helpers/plugin-harness.js';
@@ -32,7 +33,7 @@ describe('two instances on one PostgreSQL', () => {
     const b = await new PluginHarness({ databaseUrl }).start();
     running.push(b);
     expect((await a.request('PUT', `/api/profiles/${APP}`, { body: { formatter: { type: 'javascript', script: ECHO_UPLINK } } })).status).toBe(201);
-    return { a, b };
+    return { a, b, databaseUrl };
   };
 
   it('a device deleted through one instance is provisioned again by its next uplink at the other, which had it cached', async () => {
@@ -51,6 +52,28 @@ describe('two instances on one PostgreSQL', () => {
     }, 'the device provisioned again through b', 3000);
     const provisioned = await a.request('GET', `/api/events?app_id=${APP}&category=provisioning&limit=10`);
     expect(provisioned.body.items.filter((e: { device_id: string }) => e.device_id === DEVICE).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('notices missed while an instance\'s link to the others was down do not leave it trusting its caches', async () => {
+    const { a, b, databaseUrl } = await pair();
+    expect((await b.webhook(uplinkBody({ fCnt: 1 }))).body.status).toBe('stored');
+    // cut every LISTEN connection, then delete the device at once: b cannot hear of it
+    const admin = new pgLib.Client({ connectionString: databaseUrl });
+    await admin.connect();
+    try {
+      const cut = await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'");
+      expect(cut.rowCount).toBe(2);
+    } finally {
+      await admin.end();
+    }
+    expect((await a.request('DELETE', `/api/devices/${DEVICE}`)).status).toBe(204);
+    // once b listens again it drops what it cached: the device's next uplink there provisions it again
+    await eventually(async () => {
+      const r = await b.webhook(uplinkBody({ fCnt: 100 + Math.floor(Math.random() * 1e6) }));
+      console.log('DBG', r.status, JSON.stringify(r.body), (await b.request('GET', `/api/devices/${DEVICE}`)).status);
+      expect(r.body.status).toBe('stored');
+      return (await b.request('GET', `/api/devices/${DEVICE}`)).status === 200;
+    }, 'the device provisioned again through b after its link came back', 5000);
   });
 
   it('a webhook token rotated through one instance is refused by the other at once', async () => {

@@ -969,20 +969,24 @@ export function describeStoreContract(name: string, setup: () => Promise<StoreUn
 
       rule('updateMessage with the state it started from writes only over that state: a report that moved the message first stays', async () => {
         const store = await open();
-        const m = message('msg-01', { detail: 'submitted', updatedAt: iso(T0) });
+        const m = message('msg-01', { detail: 'submitted', updatedAt: iso(T0), attempts: 1 });
         await store.insertMessage(m);
-        const started = { updatedAt: m.updatedAt, status: m.status, detail: m.detail };
+        const started = { updatedAt: m.updatedAt, status: m.status, detail: m.detail, attempts: m.attempts };
         // a report (on this instance or another) moves it on while a push waits for its answer
         const reported: MessageRecord = { ...m, status: 'DELIVERED', detail: 'sent', updatedAt: iso(T0 + SEC), finishedAt: iso(T0 + SEC) };
         expect(await store.updateMessage(reported)).toBe(true);
         // the push's answer, written over the state it started from, is refused and changes nothing
-        expect(await store.updateMessage({ ...m, detail: 'retrying', attempts: 1, updatedAt: iso(T0 + 2 * SEC), nextAttemptAt: iso(T0 + MIN) }, started)).toBe(false);
+        expect(await store.updateMessage({ ...m, detail: 'retrying', attempts: 2, updatedAt: iso(T0 + 2 * SEC), nextAttemptAt: iso(T0 + MIN) }, started)).toBe(false);
         expect(await store.getMessage(DEV, 'msg-01')).toEqual(reported);
-        // the same time but another detail or status is another state too (clocks tick in milliseconds)
-        expect(await store.updateMessage({ ...reported, detail: 'acknowledged' }, { ...started, updatedAt: reported.updatedAt })).toBe(false);
-        expect(await store.updateMessage({ ...reported, detail: 'acknowledged' }, { updatedAt: reported.updatedAt, status: 'DELIVERED', detail: 'queued' })).toBe(false);
+        // the same time but another detail, status or attempt count is another state too (a frozen clock repeats times)
+        const now = { updatedAt: reported.updatedAt, status: reported.status, detail: reported.detail, attempts: reported.attempts };
+        const acked = { ...reported, detail: 'acknowledged' as const };
+        expect(await store.updateMessage(acked, { ...now, detail: 'queued' })).toBe(false);
+        expect(await store.updateMessage(acked, { ...now, status: 'PENDING' })).toBe(false);
+        expect(await store.updateMessage(acked, { ...now, attempts: 2 })).toBe(false);
+        expect((await store.getMessage(DEV, 'msg-01'))?.detail).toBe('sent');
         // over the stored state it is written
-        expect(await store.updateMessage({ ...reported, detail: 'acknowledged' }, { updatedAt: reported.updatedAt, status: 'DELIVERED', detail: 'sent' })).toBe(true);
+        expect(await store.updateMessage(acked, now)).toBe(true);
         expect((await store.getMessage(DEV, 'msg-01'))?.detail).toBe('acknowledged');
         // an unknown message is not written either way
         expect(await store.updateMessage(message('msg-77'), started)).toBe(false);
