@@ -51,21 +51,30 @@ export class UplinkPipeline {
 
   constructor(private readonly deps: { store: Store; formatters: FormatterPool; events: EventLog; clock: Clock }) {}
 
+  /**
+   * Bumped whenever devices are forgotten: an uplink that was in flight meanwhile must not put back
+   * what it knew from before (a device another instance deleted would look known again).
+   */
+  private generation = 0;
+
   forgetDevice(deviceId: string): void {
     this.devices.delete(deviceId);
+    this.generation++;
   }
 
   forgetDevices(): void {
     this.devices.clear();
+    this.generation++;
   }
 
   private async knownDevice(id: string): Promise<KnownDevice | null> {
     const hit = this.devices.get(id);
     if (hit) return hit;
+    const generation = this.generation;
     const device = await this.deps.store.getDevice(id);
     if (!device) return null;
     const known: KnownDevice = { appId: device.appId, bucketId: device.bucketId, credentials: null };
-    this.devices.set(id, known);
+    if (this.generation === generation) this.devices.set(id, known);
     return known;
   }
 
@@ -104,6 +113,7 @@ export class UplinkPipeline {
       body: up.report,
     });
 
+    const generation = this.generation;
     let known = await this.knownDevice(deviceId);
     if (!known && !settings.uplink.auto_provision) {
       write.deadLetter = deadLetter('device_not_provisioned', {
@@ -192,7 +202,7 @@ export class UplinkPipeline {
     };
     const credentials = input.credentials;
     if (credentials && !sameCredentials(credentials, known.credentials)) write.credentials = { deviceId, value: credentials };
-    return this.commit(write, deviceId, known, credentials);
+    return this.commit(write, deviceId, known, credentials, generation);
   }
 
   private duplicate(deviceId: string): UplinkOutcome {
@@ -207,13 +217,14 @@ export class UplinkPipeline {
     return props;
   }
 
-  private commit(write: UplinkWrite, deviceId: string, known: KnownDevice | null, credentials: Credentials | null): Promise<UplinkOutcome> {
+  /** `generation`: this.generation when the uplink began (see forgetDevices). */
+  private commit(write: UplinkWrite, deviceId: string, known: KnownDevice | null, credentials: Credentials | null, generation = this.generation): Promise<UplinkOutcome> {
     // Only what the answer needs waits for the sync, not the write itself (see WebhookHandler).
     const credentialsChanged = write.credentials !== null;
     return this.deps.store.commitUplink(write).then((result) => {
       this.counts.outcome[result.duplicate ? 'duplicate' : result.deadLetterId !== null ? 'dead_letter' : 'stored']++;
       if (result.duplicate) return this.duplicate(deviceId);
-      if (known) this.devices.set(deviceId, { ...known, credentials: credentials ?? known.credentials });
+      if (known && this.generation === generation) this.devices.set(deviceId, { ...known, credentials: credentials ?? known.credentials });
       this.deps.events.publish(result.events);
       return {
         status: result.deadLetterId !== null ? 'dead_letter' : 'stored',
