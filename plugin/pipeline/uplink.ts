@@ -7,6 +7,7 @@ import type { EventLog } from '../events/event-log.js';
 import type { Credentials, NeutralUplink } from '../networks/network.js';
 import { formatterSpec, type ResolvedProfile } from '../profiles.js';
 import { deviceIdentity, provisionDevice } from '../provisioning.js';
+import { OwnedElsewhere } from '../store/errors.js';
 import { uplinkFingerprint } from '../store/recent-uplinks.js';
 import type { DeadLetter, EventInput, RecentUplink } from '../store/records.js';
 import type { MeasurementWrite, Store, UplinkWrite } from '../store/store.js';
@@ -79,6 +80,17 @@ export class UplinkPipeline {
   }
 
   async handle(input: UplinkInput): Promise<UplinkOutcome> {
+    return this.handleOnce(input).catch((err: unknown) => {
+      if (!(err instanceof OwnedElsewhere)) throw err;
+      // Another application's first uplink of the device (or bucket) id provisioned it while this one
+      // ran: written nothing, this uplink is now a conflict, dead-lettered as one (with the owner
+      // read again). Once: another such race fails it, and the network sends it again.
+      this.forgetDevice(deviceIdentity(input.profile.settings.uplink, input.uplink.ids).deviceId);
+      return this.handleOnce(input);
+    });
+  }
+
+  private async handleOnce(input: UplinkInput): Promise<UplinkOutcome> {
     const { formatters, clock } = this.deps;
     const { profile } = input;
     const settings = profile.settings;

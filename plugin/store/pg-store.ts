@@ -6,7 +6,7 @@ import type { ProfileSettings } from '../schemas/profile.js';
 import type { BucketRow, DeviceRecord, EventInput, EventRecord, MessageRecord, MessageStatus, NotificationRecord, Page, MeasurementRecord, RecentUplink } from './records.js';
 import type { Credentials } from '../networks/network.js';
 import { FORMATTER_VERSIONS_KEPT, type BucketQuery, type ClaimQuery, type DeadLetterQuery, type EventQuery, type MeasurementQuery, type MessageState, type Store, type StoreNotice, type UplinkWrite, type UplinkWriteResult } from './store.js';
-import { WriteConflict } from './errors.js';
+import { OwnedElsewhere, WriteConflict } from './errors.js';
 import { boundedEvent, DEFAULT_EVENT_CAP_BYTES } from './event-size.js';
 import { where } from './sql-filter.js';
 import { hasRecentUplink, parseRecentUplinks, withRecentUplink, type RecentUplinks } from './recent-uplinks.js';
@@ -149,7 +149,7 @@ function preparedName(text: string): string | undefined {
   return name;
 }
 
-const LOCK_DEVICE = 'SELECT recent_uplinks FROM devices WHERE id = $1 FOR NO KEY UPDATE';
+const LOCK_DEVICE = 'SELECT recent_uplinks, app_id FROM devices WHERE id = $1 FOR NO KEY UPDATE';
 const READ_WINDOW = 'SELECT recent_uplinks FROM devices WHERE id = $1';
 /** A window hint for a device whose window is NULL: PostgreSQL text holds no NUL, so no stored window is this. */
 const NO_WINDOW = '\u0000';
@@ -159,10 +159,11 @@ const WINDOW_HINT_CHARS = 8 * 1024 * 1024;
 const AT_ONCE_ATTEMPTS = 3;
 const INSERT_DEVICE = `INSERT INTO devices (id, app_id, network, ids, asset_type, asset_group, connection_timeout_min, bucket_id, created_at, last_seen_at)
   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`;
-/** A new device inserted and its row locked in one statement (see lockDevice). */
+/** A new device inserted and its row locked in one statement (see lockDevice); a row there already, with its owner. */
 const INSERT_AND_LOCK_DEVICE = `WITH ins AS (${INSERT_DEVICE} ON CONFLICT (id) DO NOTHING RETURNING 1),
-  cur AS (SELECT recent_uplinks FROM devices WHERE id = $1 FOR NO KEY UPDATE)
-  SELECT (SELECT COUNT(*) FROM ins) AS inserted, (SELECT COUNT(*) FROM cur) AS found, (SELECT recent_uplinks FROM cur) AS recent_uplinks`;
+  cur AS (SELECT recent_uplinks, app_id FROM devices WHERE id = $1 FOR NO KEY UPDATE)
+  SELECT (SELECT COUNT(*) FROM ins) AS inserted, (SELECT COUNT(*) FROM cur) AS found, (SELECT recent_uplinks FROM cur) AS recent_uplinks,
+    (SELECT app_id FROM cur) AS app_id`;
 /** The id of the next dead letter, drawn first: its events' details carry it, and are written with it. */
 const NEXT_DEAD_LETTER_ID = "SELECT nextval(pg_get_serial_sequence('dead_letters', 'id')) AS id";
 
@@ -559,7 +560,10 @@ export class PgStore implements Store {
       // The device's row lock serializes its uplinks across instances: the window read here is the
       // one this write replaces. NO KEY UPDATE is enough for that and lets property writes proceed.
       const lockId = w.dedupe?.deviceId ?? w.deviceSeen?.id ?? null;
-      const { provisioned, window } = await this.lockDevice(c, w.newDevice, lockId);
+      const { provisioned, window, owner } = await this.lockDevice(c, w.newDevice, lockId);
+      // Another application's first uplink of this id provisioned it first: nothing of this one may
+      // land on it (nor is it a duplicate of that application's). Its bucket is checked as it is written.
+      if (w.newDevice && owner !== null && owner !== w.newDevice.appId) throw new OwnedElsewhere('device', w.newDevice.id, owner);
       // The window of a device that does not exist yet starts empty: its row comes with this write.
       const recent = w.dedupe ? parseRecentUplinks(window) : null;
       if (w.dedupe && recent && isDuplicate(recent, w.dedupe)) return new Rollback('duplicate');
@@ -593,11 +597,12 @@ export class PgStore implements Store {
    * The window it expects is the one this instance last wrote or read (`windows`, a hint only: the
    * statement checks it), else read first; a duplicate by a hint is decided again on a read. An
    * uplink without dedupe takes the statement only (its device's row locked first all the same).
-   * Undefined: the transaction does it (a new device, a dead letter or a replay's, a device without
-   * its row, or a window that changed under each of AT_ONCE_ATTEMPTS tries).
+   * Undefined: the transaction does it (a new device or bucket, a dead letter or a replay's, a device
+   * without its row, or a window that changed under each of AT_ONCE_ATTEMPTS tries).
    */
   private async commitUplinkAtOnce(w: UplinkWrite): Promise<CommittedUplink | 'duplicate' | undefined> {
-    if (w.newDevice || w.deadLetter || w.resolvesDeadLetter !== null) return undefined;
+    // A new bucket may turn out to be another application's (see writeUplink): only a transaction can take that back.
+    if (w.newDevice || w.newBucket || w.deadLetter || w.resolvesDeadLetter !== null) return undefined;
     const now = this.nowIso();
     const key = w.dedupe;
     if (!key) {
@@ -652,22 +657,31 @@ export class PgStore implements Store {
    * Inserts the uplink's new device, if any, and locks the row of the device whose uplinks it
    * serializes (`lockId`), reading its dedupe window. `provisioned`: this transaction created the
    * device (concurrent first uplinks wait on the insert for the one that does, and only it provisions).
+   * `owner`: the application of the new device's row when another transaction created it, else null.
    */
-  private async lockDevice(c: Db, d: UplinkWrite['newDevice'], lockId: string | null): Promise<{ provisioned: boolean; window: string | null }> {
-    const lock = async (id: string) => (await run<{ recent_uplinks: string | null }>(c, LOCK_DEVICE, [id], preparedName(LOCK_DEVICE))).rows[0]?.recent_uplinks ?? null;
-    if (!d) return { provisioned: false, window: lockId === null ? null : await lock(lockId) };
+  private async lockDevice(
+    c: Db,
+    d: UplinkWrite['newDevice'],
+    lockId: string | null,
+  ): Promise<{ provisioned: boolean; window: string | null; owner: string | null }> {
+    const lock = async (id: string) => (await run<{ recent_uplinks: string | null; app_id: string }>(c, LOCK_DEVICE, [id], preparedName(LOCK_DEVICE))).rows[0];
+    if (!d) return { provisioned: false, window: lockId === null ? null : ((await lock(lockId))?.recent_uplinks ?? null), owner: null };
     const values = [d.id, d.appId, d.ids.network, JSON.stringify(d.ids), d.assetType, d.assetGroup, d.connectionTimeoutMin, d.bucketId, d.createdAt, d.lastSeenAt];
     if (lockId !== d.id) {
+      // Not the pipeline's (its uplinks lock the device they provision): a statement more to read the owner.
       const provisioned = (await run(c, `${INSERT_DEVICE} ON CONFLICT (id) DO NOTHING`, values)).rowCount === 1;
-      return { provisioned, window: lockId === null ? null : await lock(lockId) };
+      const owner = provisioned ? null : ((await run<{ app_id: string }>(c, 'SELECT app_id FROM devices WHERE id = $1 FOR KEY SHARE', [d.id])).rows[0]?.app_id ?? null);
+      return { provisioned, window: lockId === null ? null : ((await lock(lockId))?.recent_uplinks ?? null), owner };
     }
     // In one statement: a row this statement inserts is not seen by its lock (found 0), its window
     // starts empty; a row another transaction committed after this statement began is not seen
     // either (inserted 0, found 0): locked and read again by a statement of its own.
-    const row = (await run<{ inserted: number; found: number; recent_uplinks: string | null }>(c, INSERT_AND_LOCK_DEVICE, values, preparedName(INSERT_AND_LOCK_DEVICE)))
-      .rows[0];
-    if (row.inserted > 0) return { provisioned: true, window: null };
-    return { provisioned: false, window: row.found > 0 ? row.recent_uplinks : await lock(lockId) };
+    const row = (
+      await run<{ inserted: number; found: number; recent_uplinks: string | null; app_id: string | null }>(c, INSERT_AND_LOCK_DEVICE, values, preparedName(INSERT_AND_LOCK_DEVICE))
+    ).rows[0];
+    if (row.inserted > 0) return { provisioned: true, window: null, owner: null };
+    const cur = row.found > 0 ? row : await lock(lockId);
+    return { provisioned: false, window: cur?.recent_uplinks ?? null, owner: cur?.app_id ?? null };
   }
 
   /**
@@ -706,8 +720,12 @@ export class PgStore implements Store {
     const now = () => (nowParam ??= s.p(o.now, 'text'));
     if (w.newBucket) {
       const b = w.newBucket;
+      // A bucket there already is left as it is, but for another application's: then its owner is
+      // answered (a no-op update, the only way to see a row committed after this statement began),
+      // and the transaction rolled back.
       ctes.push(`new_bucket AS (INSERT INTO buckets (id, device_id, app_id, created_at)
-         SELECT ${s.p(b.id, 'text')}, ${s.p(b.deviceId, 'text')}, ${s.p(b.appId, 'text')}, ${now()} FROM go ON CONFLICT (id) DO NOTHING)`);
+         SELECT ${s.p(b.id, 'text')}, ${s.p(b.deviceId, 'text')}, ${s.p(b.appId, 'text')}, ${now()} FROM go
+         ON CONFLICT (id) DO UPDATE SET app_id = buckets.app_id WHERE buckets.app_id <> excluded.app_id RETURNING app_id)`);
     }
     if (w.bucketRow) {
       const r = w.bucketRow;
@@ -759,12 +777,16 @@ export class PgStore implements Store {
          SELECT ${s.p(r.appId, 'text')}, ${s.p(r.deviceId, 'text')}, ${s.p(r.network, 'text')}, ${s.p(r.receivedAt, 'text')}, ${s.p(r.report, 'text')}, ${s.p(JSON.stringify(r.outcome), 'text')}, ${s.p(r.formatterVersion, 'integer')} FROM go)`);
     }
     if (events) ctes.push(`new_events AS (${insertEventsSql(s, events, 'go')})`);
-    // Rows when it went ahead (one per event, with its id); else the device's window as it is, if it has a row.
-    const went = `SELECT TRUE AS went, ${events ? 'e.id' : 'NULL::bigint AS id'}, NULL::text AS recent_uplinks FROM go${events ? ' LEFT JOIN new_events e ON TRUE' : ''}`;
-    const stale = g !== null && 'window' in g ? `\nUNION ALL SELECT FALSE, NULL, recent_uplinks FROM devices WHERE id = ${guardId} AND NOT EXISTS (SELECT 1 FROM go)` : '';
+    // Rows when it went ahead (one per event, with its id; and a new bucket's owner); else the device's window as it is, if it has a row.
+    const owner = w.newBucket ? ', (SELECT app_id FROM new_bucket) AS bucket_owner' : '';
+    const went = `SELECT TRUE AS went, ${events ? 'e.id' : 'NULL::bigint AS id'}, NULL::text AS recent_uplinks${owner} FROM go${events ? ' LEFT JOIN new_events e ON TRUE' : ''}`;
+    const stale = g !== null && 'window' in g ? `\nUNION ALL SELECT FALSE, NULL, recent_uplinks${owner ? ', NULL' : ''} FROM devices WHERE id = ${guardId} AND NOT EXISTS (SELECT 1 FROM go)` : '';
     const text = `WITH ${ctes.join(',\n  ')}\n${went}${stale}`;
-    const rows = (await run<{ went: boolean; id: number | null; recent_uplinks: string | null }>(c, text, s.params, preparedName(text))).rows;
+    const rows = (await run<{ went: boolean; id: number | null; recent_uplinks: string | null; bucket_owner?: string | null }>(c, text, s.params, preparedName(text))).rows;
     if (rows.length === 0 || !rows[0].went) return { found: rows.length > 0, window: rows[0]?.recent_uplinks ?? null };
+    // Thrown inside the uplink's transaction only (commitUplinkAtOnce leaves new buckets to it): rolled back whole.
+    const bucketOwner = rows[0].bucket_owner;
+    if (w.newBucket && bucketOwner && bucketOwner !== w.newBucket.appId) throw new OwnedElsewhere('bucket', w.newBucket.id, bucketOwner);
     const { records, bytes } = events ? eventRecords(events, rows) : { records: [], bytes: 0 };
     return { out: { duplicate: false, deadLetterId, events: records }, bytes };
   }

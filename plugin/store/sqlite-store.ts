@@ -5,7 +5,7 @@ import type { BucketRecord, BucketRow, DeviceRecord, EventInput, EventRecord, Me
 import type { Credentials } from '../networks/network.js';
 import { FORMATTER_VERSIONS_KEPT, type BucketQuery, type ClaimQuery, type DeadLetterQuery, type EventQuery, type MeasurementQuery, type MessageState, type Store, type UplinkWrite, type UplinkWriteResult } from './store.js';
 import { MIGRATIONS } from './sqlite-schema.js';
-import { WriteConflict } from './errors.js';
+import { OwnedElsewhere, WriteConflict } from './errors.js';
 import { Checkpointer } from './checkpointer.js';
 import { boundedEvent, DEFAULT_EVENT_CAP_BYTES } from './event-size.js';
 import { GroupCommit } from './group-commit.js';
@@ -115,6 +115,7 @@ export class SqliteStore implements Store {
          VALUES (@id, @app_id, @network, @ids, @asset_type, @asset_group, @connection_timeout_min, @bucket_id, @created_at, @last_seen_at)
          ON CONFLICT (id) DO NOTHING`,
       ),
+      deviceOwner: db.prepare<[string], { app_id: string }>('SELECT app_id FROM devices WHERE id = ?'),
       recentUplinks: db.prepare<[string], { recent_uplinks: string | null }>('SELECT recent_uplinks FROM devices WHERE id = ?'),
       deviceSeen: db.prepare(
         `UPDATE devices SET last_seen_at = @ts, state = @state, recent_uplinks = COALESCE(@recent, recent_uplinks)
@@ -363,8 +364,24 @@ export class SqliteStore implements Store {
     return out;
   }
 
+  /**
+   * Throws OwnedElsewhere when the write would provision a device or bucket that another
+   * application's write provisioned since the pipeline found its id free (their first uplinks
+   * raced): its rows, state and credentials must not land on another application's. Before
+   * anything is written, and before the dedupe (it is no duplicate of the owner's uplinks).
+   */
+  private refuseOtherOwner(w: UplinkWrite): void {
+    const d = w.newDevice;
+    const device = d ? this.stmt.deviceOwner.get(d.id) : undefined;
+    if (d && device && device.app_id !== d.appId) throw new OwnedElsewhere('device', d.id, device.app_id);
+    const b = w.newBucket;
+    const bucket = b ? this.stmt.getBucket.get(b.id) : undefined;
+    if (b && bucket && bucket.app_id !== b.appId) throw new OwnedElsewhere('bucket', b.id, bucket.app_id);
+  }
+
   async commitUplink(w: UplinkWrite): Promise<UplinkWriteResult> {
     return this.commits.run(() => {
+      this.refuseOtherOwner(w);
       const now = this.nowIso();
       // The window of a device that does not exist yet starts empty: its row comes with this write.
       let recent: RecentUplinks | null = null;

@@ -9,7 +9,7 @@ import type { JsonObject } from '../../formatters/contract.js';
 import { defaultSettings } from '../../plugin/profiles.js';
 import type { DeviceIds } from '../../plugin/networks/network-ids.js';
 import type { ProfileSettings } from '../../plugin/schemas/profile.js';
-import { WriteConflict } from '../../plugin/store/errors.js';
+import { OwnedElsewhere, WriteConflict } from '../../plugin/store/errors.js';
 import { uplinkFingerprint } from '../../plugin/store/recent-uplinks.js';
 import type { EventInput, EventRecord, MessageRecord, NotificationRecord } from '../../plugin/store/records.js';
 import type { Store, StoreNotice, UplinkWrite } from '../../plugin/store/store.js';
@@ -37,6 +37,7 @@ export const SIBLING_CASES = [
   'two instances: events appended or committed on one reach the other as the same records, not itself',
   'two instances: the same uplink committed through both at once is stored once',
   'two instances: concurrent first uplinks through both provision the device once and store every row',
+  'two instances: concurrent first uplinks of one device id from two applications through both: the device and its data are one application\'s',
   'two instances: claims of due messages and notifications through both are disjoint',
 ] as const;
 
@@ -471,6 +472,110 @@ export function describeStoreContract(name: string, setup: () => Promise<StoreUn
         expect(device).toMatchObject({ assetType: 'soil-sensor', connectionTimeoutMin: 10, createdAt: iso(T0), lastSeenAt: iso(T0 + MIN) });
         expect(device?.properties.downlink).toEqual({ interval: 300 });
         expect(await rowsOf(store)).toHaveLength(2);
+      });
+    });
+
+    // ---------------------------------------------------------------- ownership
+
+    describe('a device or bucket of another application', () => {
+      /** The first uplink of DEV as the other application would write it: its data, properties, credentials and a measurement. */
+      const theirs = (o: UplinkSpec = {}): UplinkWrite => {
+        const w = uplink({ appId: OTHER_APP, at: T0 + MIN, data: { from: OTHER_APP }, properties: { location: { latitude: 1, longitude: 2 } }, ...o });
+        const deviceId = w.newDevice?.id ?? DEV;
+        w.credentials = { deviceId, value: { apiKey: 'NNSXS.OTHER-KEY' } };
+        if (w.bucketRow) w.bucketRow.measurements = [{ quantity: 'air.temperature', appId: OTHER_APP, deviceId, tsMs: T0 + MIN, value: 30 }];
+        return w;
+      };
+      const everything = (store: Store, deviceIds: string[]) => async () => ({
+        devices: await store.listDevices({ limit: 100 }),
+        credentials: await Promise.all(deviceIds.map((id) => store.getCredentials(id))),
+        buckets: await store.listBuckets({}),
+        rows: await rowsOf(store),
+        events: await allEvents(store),
+        deadLetters: await store.listDeadLetters({ limit: 100 }),
+        ring: await store.listRecentUplinks(OTHER_APP, 100),
+        measured: await store.listMeasurements({ quantity: 'air.temperature', limit: 100, order: 'asc' }),
+      });
+
+      rule('a newDevice of another application for a device that exists is refused (OwnedElsewhere) and writes nothing, whatever the uplink', async () => {
+        const store = await open();
+        await store.commitUplink({ ...uplink({ fCnt: 1 }), credentials: { deviceId: DEV, value: { apiKey: 'NNSXS.OWN-KEY' } } });
+        const snapshot = everything(store, [DEV]);
+        const before = await snapshot();
+        t = T0 + MIN;
+        // The same dedupe key as the owner's uplink (not a duplicate of it: another application's),
+        // a new one, a dead letter, one without a key.
+        for (const w of [theirs(), theirs({ fCnt: 2 }), theirs({ fCnt: 3, deadLetter: 'formatter_error' }), theirs({ fCnt: null })]) {
+          const refused = store.commitUplink(w);
+          await expect(refused).rejects.toBeInstanceOf(OwnedElsewhere);
+          await expect(refused).rejects.toMatchObject({ kind: 'device', id: DEV, ownerAppId: APP });
+        }
+        expect(await snapshot()).toEqual(before);
+        expect(before.devices.items.map((d) => [d.id, d.appId, d.lastSeenAt])).toEqual([[DEV, APP, iso(T0)]]);
+        expect(before.credentials).toEqual([{ apiKey: 'NNSXS.OWN-KEY' }]);
+        // The owner's next uplink is stored as ever.
+        expect((await store.commitUplink(uplink({ fCnt: 2, at: T0 + 2 * MIN, known: true }))).duplicate).toBe(false);
+        expect(await rowsOf(store)).toHaveLength(2);
+      });
+
+      rule('a newBucket that belongs to another application is refused (OwnedElsewhere): neither the device nor anything of its uplink is written', async () => {
+        const store = await open();
+        await store.commitUplink(uplink({ fCnt: 1 }));
+        const other = 'dev-0002';
+        const snapshot = everything(store, [DEV, other]);
+        const before = await snapshot();
+        t = T0 + MIN;
+        // Another device id with the same bucket id (profiles with their own id prefixes, one bucket prefix).
+        const w = theirs({ deviceId: other });
+        w.newDevice = { ...w.newDevice!, bucketId: bucketOf(DEV) };
+        w.newBucket = { id: bucketOf(DEV), deviceId: other, appId: OTHER_APP };
+        w.bucketRow = { ...w.bucketRow!, bucketId: bucketOf(DEV) };
+        const refused = store.commitUplink(w);
+        await expect(refused).rejects.toBeInstanceOf(OwnedElsewhere);
+        await expect(refused).rejects.toMatchObject({ kind: 'bucket', id: bucketOf(DEV), ownerAppId: APP });
+        expect(await snapshot()).toEqual(before);
+
+        // A bucket outlives its device: the device id is free again, its bucket is not.
+        expect(await store.deleteDevice(DEV)).toBe(true);
+        const left = await snapshot();
+        await expect(store.commitUplink(theirs({ at: T0 + 2 * MIN }))).rejects.toMatchObject({ kind: 'bucket', id: bucketOf(DEV), ownerAppId: APP });
+        expect(await snapshot()).toEqual(left);
+        expect(await store.getDevice(DEV)).toBeNull();
+        // The owner's device comes back to it.
+        await store.commitUplink(uplink({ fCnt: 2, at: T0 + 3 * MIN }));
+        expect((await rowsOf(store)).map((r) => r.data.from)).toEqual([undefined, undefined]);
+        expect(await store.getBucket(bucketOf(DEV))).toMatchObject({ appId: APP, rows: 2 });
+      });
+
+      /** First uplinks of DEV from both applications, at once through `stores` in turn: one application's provision it, the others' are refused. */
+      const raceOfTwoApps = async (stores: Store[]) => {
+        const writes = [1, 2, 3, 4, 5, 6].map((f) => {
+          const appId = f % 2 ? APP : OTHER_APP;
+          return { ...uplink({ appId, fCnt: f, at: T0 + f * SEC, data: { from: appId } }), credentials: { deviceId: DEV, value: { apiKey: `key-of-${appId}` } } };
+        });
+        const results = await Promise.allSettled(writes.map((w, i) => stores[Math.floor(i / 2) % stores.length].commitUplink(w)));
+        const store = stores[0];
+        const owner = (await store.getDevice(DEV))?.appId;
+        expect([APP, OTHER_APP]).toContain(owner);
+        results.forEach((r, i) => {
+          if (writes[i].newDevice!.appId === owner) expect(r).toMatchObject({ status: 'fulfilled', value: { duplicate: false } });
+          else expect(r).toMatchObject({ status: 'rejected', reason: { kind: 'device', id: DEV, ownerAppId: owner } });
+        });
+        expect((await rowsOf(store)).map((r) => r.data.from)).toEqual([owner, owner, owner]);
+        expect(await store.getBucket(bucketOf(DEV))).toMatchObject({ appId: owner, rows: 3 });
+        expect(await store.getCredentials(DEV)).toEqual({ apiKey: `key-of-${owner}` });
+        expect((await allEvents(store)).filter((e) => e.appId !== owner)).toEqual([]);
+        expect(await store.listEvents({ category: 'provisioning', limit: 10 })).toHaveLength(1);
+        expect(await store.listRecentUplinks(owner === APP ? OTHER_APP : APP, 10)).toEqual([]);
+      };
+
+      rule('concurrent first uplinks of one device id from two applications: one application\'s provision it, the other\'s are refused and write nothing', async () => {
+        await raceOfTwoApps([await open()]);
+      });
+
+      siblingRule('two instances: concurrent first uplinks of one device id from two applications through both: the device and its data are one application\'s', async () => {
+        const a = await open();
+        await raceOfTwoApps([a, await openSibling(a)]);
       });
     });
 
