@@ -64,6 +64,32 @@ export interface PostgresOptions {
   settings?: 'fast' | 'durable';
 }
 
+/** A server to make databases on: its superuser URL and major version. */
+export interface PostgresServerRef {
+  url: string;
+  major: number;
+}
+
+let databasesMade = 0;
+
+/** A new empty database on `server` (its name: `prefix`, a counter and random hex); its URL. */
+export async function createDatabaseOn(server: PostgresServerRef, prefix = 'test'): Promise<string> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(prefix)) throw new Error(`database name prefix ${JSON.stringify(prefix)}: lower case letters, digits and _ only`);
+  const name = `${prefix}_${++databasesMade}_${randomBytes(4).toString('hex')}`;
+  const client = new pg.Client({ connectionString: server.url });
+  await client.connect();
+  try {
+    // The name is made here from a checked prefix, a counter and hex digits: nothing to escape.
+    // FILE_COPY (15+) copies the small template faster than logging it page by page.
+    await client.query(`CREATE DATABASE ${name}${server.major >= 15 ? ' STRATEGY FILE_COPY' : ''}`);
+  } finally {
+    await client.end();
+  }
+  const url = new URL(server.url);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
 /** Servers not stopped yet: shut down (SIGQUIT) and their temp dirs removed when this process exits. */
 const running = new Set<Postgres>();
 process.once('exit', () => {
@@ -84,7 +110,6 @@ export class Postgres {
   }
   private child: ChildProcess | null = null;
   private exited: Promise<void> = Promise.resolve();
-  private databases = 0;
 
   private constructor(
     private readonly bin: string,
@@ -140,19 +165,8 @@ export class Postgres {
   }
 
   /** A new empty database (its name: `prefix`, a counter and random hex); its URL. */
-  async createDatabase(prefix = 'test'): Promise<string> {
-    if (!/^[a-z_][a-z0-9_]*$/.test(prefix)) throw new Error(`database name prefix ${JSON.stringify(prefix)}: lower case letters, digits and _ only`);
-    const name = `${prefix}_${++this.databases}_${randomBytes(4).toString('hex')}`;
-    const client = new pg.Client({ connectionString: this.url });
-    await client.connect();
-    try {
-      // The name is made here from a checked prefix, a counter and hex digits: nothing to escape.
-      // FILE_COPY (15+) copies the small template faster than logging it page by page.
-      await client.query(`CREATE DATABASE ${name}${this.major >= 15 ? ' STRATEGY FILE_COPY' : ''}`);
-    } finally {
-      await client.end();
-    }
-    return `postgres://postgres@127.0.0.1:${this.port}/${name}`;
+  createDatabase(prefix = 'test'): Promise<string> {
+    return createDatabaseOn({ url: this.url, major: this.major }, prefix);
   }
 
   /**

@@ -12,7 +12,7 @@ import { API_KEY, APP, DEVICE, TTS_DEVICE, deviceWithDownlinks, ttsDownlinkEvent
 import { eventually } from '../helpers/eventually.js';
 import { fixture } from '../helpers/fixtures.js';
 import { PluginHarness, TestClock } from '../helpers/plugin-harness.js';
-import { Postgres } from '../helpers/postgres.js';
+import { postgresForFile, type FilePostgres } from '../helpers/postgres.js';
 import { TtsPeer } from '../helpers/tts-peer.js';
 
 const CMD = { enabled: true, frequency: 300, threshold: 25 };
@@ -58,11 +58,11 @@ function slowPeerClock(clock: TestClock, count: () => number, onPassed: () => vo
 }
 
 describe('downlinks with two instances on one PostgreSQL', () => {
-  let pg: Postgres;
+  let pg: FilePostgres;
   const running: PluginHarness[] = [];
   let tts: TtsPeer | null = null;
   beforeAll(async () => {
-    pg = await Postgres.start();
+    pg = await postgresForFile();
   });
   afterEach(async () => {
     for (const p of running.splice(0)) await p.destroy().catch(() => undefined);

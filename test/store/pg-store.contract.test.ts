@@ -1,10 +1,10 @@
 import { PgStore } from '../../plugin/store/pg-store.js';
 import type { Store } from '../../plugin/store/store.js';
-import { Postgres } from '../helpers/postgres.js';
+import { postgresForFile } from '../helpers/postgres.js';
 import { describeStoreContract } from './store-contract.js';
 
 describeStoreContract('PgStore', async () => {
-  const server = await Postgres.start();
+  const server = await postgresForFile();
   // A sibling is another instance on the same database: each store's URL is kept to open one.
   const urls = new WeakMap<Store, string>();
   const openOn = async (url: string, o: { now: () => Date; eventCap?: number; eventCapBytes?: number; recentPerApp?: number }) => {

@@ -9,13 +9,13 @@ import { PgStore, type PgStoreOptions } from '../../plugin/store/pg-store.js';
 import type { EventInput, MessageRecord } from '../../plugin/store/records.js';
 import type { StoreNotice, UplinkWrite } from '../../plugin/store/store.js';
 import { eventually } from '../helpers/eventually.js';
-import { Postgres } from '../helpers/postgres.js';
+import { postgresForFile, type FilePostgres } from '../helpers/postgres.js';
 
-let server: Postgres;
+let server: FilePostgres;
 const opened: PgStore[] = [];
 
 beforeAll(async () => {
-  server = await Postgres.start();
+  server = await postgresForFile();
 });
 
 afterAll(async () => {
