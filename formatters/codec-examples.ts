@@ -36,8 +36,10 @@ export const MAX_CODEC_YAML_CHARS = 64 * 1024;
 export const MAX_CODEC_EXAMPLES = 200;
 /** Alias expansions allowed in one YAML: a few anchors are handy, a billion laughs is not. */
 const MAX_ALIAS_COUNT = 100;
-/** Flow collections and same-line block indicators nested, at most (see nestsTooDeep). */
+/** Flow collections and same-line block indicators nested, at most (see nestingProblem). */
 const MAX_NESTING = 64;
+/** The (1-based) column a block indicator may stand at, at most: see nestingProblem. */
+const MAX_BLOCK_COLUMN = 256;
 /** The Device Repository schema's `frmPayload`: at most 256 bytes. */
 const MAX_FRAME_BYTES = 256;
 
@@ -118,7 +120,8 @@ function readYaml(text: string): unknown {
   if (text.length > MAX_CODEC_YAML_CHARS) {
     throw new Refusal({ message: `the codec YAML is longer than ${MAX_CODEC_YAML_CHARS} characters` });
   }
-  if (nestsTooDeep(text)) throw new Refusal({ message: `the codec YAML nests deeper than ${MAX_NESTING} levels` });
+  const nesting = nestingProblem(text);
+  if (nesting) throw new Refusal({ message: nesting });
   const lines = new LineCounter();
   const at = (offset: number): { line: number; column: number } => {
     const { line, col } = lines.linePos(offset);
@@ -140,30 +143,52 @@ function readYaml(text: string): unknown {
   try {
     return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (err) {
-    // yaml's ReferenceError for an alias bomb ("Excessive alias count …").
-    if (err instanceof ReferenceError) throw new Refusal({ message: `YAML: aliases expand to more than ${MAX_ALIAS_COUNT} nodes` });
+    // yaml's ReferenceErrors: an alias bomb ("Excessive alias count …"), or an alias whose anchor
+    // is not set before it ("Unresolved alias …"), which the parse does not report.
+    if (err instanceof ReferenceError) {
+      const bomb = err.message.startsWith('Excessive alias count');
+      throw new Refusal({ message: bomb ? `YAML: aliases expand to more than ${MAX_ALIAS_COUNT} nodes` : `YAML: ${err.message}` });
+    }
     throw err;
   }
 }
 
 /**
- * Whether flow collections (`[[[…`) and block indicators on one line (`- - - x`, `? ? x`) nest
- * deeper than MAX_NESTING, read from the lexer's tokens (quotes and comments already told
- * apart). yaml's parser takes seconds and hundreds of MB on a few hundred KiB of such nesting,
- * so it must not see it. Nesting by indentation costs n²/2 characters for n levels: the size
- * limit keeps that below a thousand levels, which parse quickly.
+ * Why the YAML nests too deep for yaml's parser, if it does: flow collections (`[[[…`) and block
+ * indicators on one line (`- - - x`, `? ? x`) nested deeper than MAX_NESTING, or a block indicator
+ * past MAX_BLOCK_COLUMN. Read from the lexer's tokens (quotes and comments already told apart).
+ * yaml's parser takes seconds and hundreds of MB on a few hundred KiB of such nesting, so it must
+ * not see it. Nesting by indentation alone costs n²/2 characters for n levels, but each line may
+ * add MAX_NESTING levels to its indentation: 30 such lines reach 1,900 levels, which overflow the
+ * parser's stack (and have aborted the process). Block collections nest at most two levels a
+ * column (a sequence may stand under its key), so the column bound keeps them to a few hundred.
  */
-function nestsTooDeep(text: string): boolean {
+function nestingProblem(text: string): string | null {
   let flow = 0;
   let onLine = 0;
+  let column = 0;
   for (const token of new Lexer().lex(text)) {
     if (token === '[' || token === '{') flow++;
     else if (token === ']' || token === '}') flow = Math.max(0, flow - 1);
     else if (token === '\n' || token === '\r\n') onLine = 0;
-    else if (flow === 0 && (token === '-' || token === '?' || token === ':')) onLine++;
-    if (flow + onLine > MAX_NESTING) return true;
+    else if (flow === 0 && (token === '-' || token === '?' || token === ':')) {
+      if (column >= MAX_BLOCK_COLUMN) return `the codec YAML has a '${token}' past column ${MAX_BLOCK_COLUMN}: it nests or indents too deep`;
+      onLine++;
+    }
+    if (flow + onLine > MAX_NESTING) return `the codec YAML nests deeper than ${MAX_NESTING} levels`;
+    column = columnAfter(token, column);
   }
-  return false;
+  return null;
+}
+
+/** yaml's lexer marks a document, a scalar and a flow's end with these: no text of the YAML. */
+const LEXER_MARKERS = new Set(['\x02', '\x1f', '\x18']);
+
+/** The 0-based column after a lexer token. */
+function columnAfter(token: string, column: number): number {
+  const lineBreak = token.lastIndexOf('\n');
+  if (lineBreak >= 0) return token.length - lineBreak - 1;
+  return LEXER_MARKERS.has(token) ? column : column + token.length;
 }
 
 /** The first key given twice in one mapping, with its offset. Keys are scalars (stringKeys). */
