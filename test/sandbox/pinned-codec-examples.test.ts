@@ -173,6 +173,12 @@ describe('refusals of a section or an example, with the path of what is wrong', 
       { path: 'uplinkDecoder.examples[0].input.recvTime', message: 'uplinkDecoder.examples[0].input.recvTime must be a date and time (RFC 3339)' },
     ],
     [
+      // Date.parse would take 2024 as the year: a number is refused for not being text, not for its value.
+      'a recvTime that is a number a date could be read from',
+      `uplinkDecoder:\n  examples:\n    - input: {fPort: 1, bytes: [1], recvTime: 2024}\n${output}\n`,
+      { path: 'uplinkDecoder.examples[0].input.recvTime', message: 'uplinkDecoder.examples[0].input.recvTime must be a date and time (RFC 3339)' },
+    ],
+    [
       'a recvTime that is a number',
       `uplinkDecoder:\n  examples:\n    - input: {fPort: 1, bytes: [1], recvTime: 1596380400}\n${output}\n`,
       { path: 'uplinkDecoder.examples[0].input.recvTime', message: 'uplinkDecoder.examples[0].input.recvTime must be a date and time (RFC 3339)' },
@@ -257,6 +263,11 @@ describe('accepted edges and shapes', () => {
       'uplinkDecoder:\n  examples:\n    - input: {fPort: 1, bytes: [1]}\n      output: {data: {t: 1}}\n      normalizedOutput: {data: {air: {temperature: 1}}, warnings: [estimated]}\n',
     );
     expect(example.expected.normalizedOutput).toEqual({ data: [{ air: { temperature: 1 } }], warnings: ['estimated'] });
+  });
+
+  it('takes an encoder example whose expected bytes come with warnings', () => {
+    const [example] = examples('downlinkEncoder:\n  examples:\n    - input: {data: {}}\n      output: {bytes: [1], fPort: 2, warnings: [rounded]}\n');
+    expect(example.expected).toEqual({ bytes: [1], fPort: 2, warnings: ['rounded'] });
   });
 
   it('takes a normalizedOutput that expects errors and no data', () => {

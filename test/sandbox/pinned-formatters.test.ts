@@ -18,7 +18,7 @@ import {
   unitOf,
 } from '../../formatters/normalized-payload.js';
 import { failure } from '../../formatters/outcome.js';
-import { templateScript } from '../../formatters/templates.js';
+import { TEMPLATES, templateScript } from '../../formatters/templates.js';
 import { hex, uplink } from './helpers.js';
 
 describe('bounds', () => {
@@ -206,6 +206,11 @@ describe('Cayenne LPP', () => {
 describe('templates', () => {
   it('names the unknown template id it was asked for', () => {
     expect(() => templateScript('no-such-template')).toThrow('unknown formatter template no-such-template');
+  });
+
+  it('gives each template its own script', () => {
+    for (const template of TEMPLATES) expect(templateScript(template.id)).toBe(template.script);
+    expect(new Set(TEMPLATES.map((t) => t.id)).size).toBe(TEMPLATES.length);
   });
 });
 
