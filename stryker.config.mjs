@@ -40,7 +40,7 @@ const name = folder.replace('/', '-');
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',
-  plugins: ['@stryker-mutator/vitest-runner'],
+  plugins: ['@stryker-mutator/vitest-runner', './scripts/stryker-mutant-log.mjs'],
   vitest: { configFile: 'vitest.mutation.config.ts', related: false },
   mutate: [`${folder}/**/*.ts`],
   testFiles: tests,
@@ -60,7 +60,7 @@ export default {
   // Only the TypeScript sources: the prelude's .js files keep their own // @ts-check (a test checks it).
   disableTypeChecks: '{formatters,sandbox,plugin}/**/*.ts',
   // The incremental file is the full JSON report too (scripts/test-mutation.mjs reads the scores from it).
-  reporters: ['progress-append-only', 'html'],
+  reporters: ['progress-append-only', 'html', 'mutant-log'],
   htmlReporter: { fileName: `reports/mutation/${name}.html` },
   thresholds: { high: 90, low: 80, break: null },
 };
