@@ -42,7 +42,9 @@ export default {
   testRunner: 'vitest',
   plugins: ['@stryker-mutator/vitest-runner', './scripts/stryker-mutant-log.mjs'],
   vitest: { configFile: 'vitest.mutation.config.ts', related: false },
-  mutate: [`${folder}/**/*.ts`],
+  // formatter-process.ts is only the child process's wiring (fd 3, stdin, the orphan guard): it never
+  // runs where a mutant is active; what it serves is formatter-service.ts, tested in-process.
+  mutate: [`${folder}/**/*.ts`, '!sandbox/formatter-process.ts'],
   testFiles: tests,
   // Only the tests that cover a mutant run for it.
   coverageAnalysis: 'perTest',

@@ -1,22 +1,20 @@
 /**
- * A formatter process: the entry FormatterPool spawns. It runs calls with a FormatterRuntime, one
- * at a time in the order they came, batches from stdin, and writes each reply to fd 3 as soon as
- * the call ends, with a blocking write: so the pool always knows which call is running, and when
- * this process does not answer, which call to blame.
+ * A formatter process: the entry FormatterPool spawns. Only the process wiring is here; what it
+ * does with the calls (runs them one at a time in the order they came, answers each as soon as it
+ * ends) is FormatterService (formatter-service.ts). Batches of calls come on stdin; each reply goes
+ * to fd 3 with a blocking write, so it leaves before the next call starts: the pool always knows
+ * which call is running, and when this process does not answer, which call to blame.
  *
  * Argument: the RuntimeOptions as JSON. Started with --expose-gc so the runtime can measure what a
  * tenant holds (the prelude removes `gc` from every formatter's context).
  */
 import { writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { LRUCache } from 'lru-cache';
-import type { FormatterSpec, RunReport } from '../formatters/contract.js';
-import { FormatterRuntime, type RuntimeOptions } from './runtime.js';
-import { LineReader, type WireCall, type WireLine, type WireReply } from './wire.js';
+import { FormatterService } from './formatter-service.js';
+import type { RuntimeOptions } from './runtime.js';
+import type { WireLine } from './wire.js';
 
 const REPLY_FD = 3;
-/** Script sources kept by id, in characters: enough for every loaded application many times over. */
-const MAX_SOURCE_CHARS = 64 * 1024 * 1024;
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
@@ -46,80 +44,11 @@ function guardAgainstOrphaning(): void {
 }
 
 const options = JSON.parse(process.argv[2] ?? '{}') as RuntimeOptions;
-let running = 0;
-const runtime = new FormatterRuntime(options, {
-  retrying: () => send({ notice: 'retrying', id: running }),
-  loaded: () => send({ notice: 'loaded', id: running }),
-  isolated: (app, why) => send({ notice: 'isolated', app, why }),
-});
-const sources = new LRUCache<string, string>({ maxSize: MAX_SOURCE_CHARS, sizeCalculation: (source) => Math.max(1, source.length) });
-
-function bytesOf(b64: string | undefined): Uint8Array {
-  return new Uint8Array(Buffer.from(b64 ?? '', 'base64'));
-}
-
-async function run(call: WireCall): Promise<WireReply> {
-  if (call.op === 's') return { id: call.id, ok: true, output: runtime.stats(), logs: [], warnings: [], durationMs: 0 };
-  if (call.src !== undefined) sources.set(call.sid, call.src);
-  const script = call.src ?? sources.get(call.sid);
-  if (script === undefined) return { id: call.id, need: 'script' };
-  const spec: FormatterSpec = { type: 'javascript', script, timeoutMs: call.t };
-  const started = performance.now();
-  let report: RunReport<unknown>;
-  switch (call.op) {
-    case 'u':
-      report = await runtime.runUplink(call.app, spec, {
-        bytes: bytesOf(call.b),
-        fPort: call.fPort ?? 0,
-        ...(call.decoded ? { decodedPayload: call.decoded } : {}),
-        ...(call.receivedAt !== undefined ? { receivedAt: call.receivedAt } : {}),
-        ...(call.nn ? { networkNormalized: true } : {}),
-        message: {},
-        // Left out only for scripts this process said do not read it.
-        messageJson: call.message ?? '{}',
-      });
-      return { id: call.id, ...report, readsMessage: runtime.uplinkReadsMessage(call.app, script) ?? true };
-    case 'd':
-      report = await runtime.runDownlink(call.app, spec, {
-        payload: call.payload,
-        ...(call.fPort !== undefined ? { fPort: call.fPort } : {}),
-        ...(call.device ? { device: call.device } : {}),
-      });
-      return { id: call.id, ...report };
-    case 'x':
-      report = await runtime.runDecodeDownlink(call.app, spec, { bytes: bytesOf(call.b), fPort: call.fPort ?? 0 });
-      return { id: call.id, ...report };
-    case 'c': {
-      const error = runtime.check(spec);
-      return { id: call.id, ok: error === null, ...(error ? { error } : {}), logs: [], warnings: [], durationMs: performance.now() - started };
-    }
-  }
-}
-
-let queue: Promise<void> = Promise.resolve();
-
-function onBatch(line: string): void {
-  const calls = JSON.parse(line) as WireCall[];
-  queue = queue.then(async () => {
-    for (const call of calls) {
-      running = call.id;
-      let reply: WireReply;
-      try {
-        reply = await run(call);
-      } catch (err) {
-        const message = `sandbox failure: ${err instanceof Error ? err.message : String(err)}`.slice(0, 2000);
-        reply = { id: call.id, ok: false, error: { kind: 'runtime', message }, logs: [], warnings: [], durationMs: 0 };
-      }
-      send(reply);
-    }
-  });
-}
+const service = new FormatterService(options, send);
 
 guardAgainstOrphaning();
-// Warm up (the prelude's code cache, the first isolate) before the pool starts timing calls.
-runtime.check({ type: 'javascript', script: 'module.exports.uplink = function () { return {}; };', timeoutMs: 1000 });
-const reader = new LineReader(Number.MAX_SAFE_INTEGER, onBatch);
+service.warmUp();
 process.stdin.setEncoding('utf8');
-process.stdin.on('data', (chunk: string) => reader.push(chunk));
+process.stdin.on('data', (chunk: string) => service.push(chunk));
 process.stdin.on('end', () => process.exit(0));
 send({ notice: 'ready' });

@@ -3,7 +3,7 @@
  * shared isolate, cayennelpp and none on the host) and reports the outcome. Runs never throw for
  * user-script problems.
  *
- * This is the engine of one formatter process (formatter-process.ts): the plugin never runs it on
+ * This is the engine of one formatter process (formatter-service.ts): the plugin never runs it on
  * its own event loop, because some V8 built-ins (a default sort, `includes` on a huge array-like)
  * do not stop at the time limit. FormatterPool supervises the processes and kills one whose call
  * does not end.
