@@ -71,7 +71,7 @@ export class CircuitBreaker {
     return state && state.until > now ? this.view(appId, state, now) : undefined;
   }
 
-  /** Records how a call ended; answers the suspension it starts, if it trips. */
+  /** Records how a call ended (one that ends well lifts no suspension); answers the suspension it starts, if it trips. */
   record(appId: string, error: FormatterError | undefined, now: number): Suspension | undefined {
     const state = this.states.get(appId);
     if (!countsAsFailure(error)) {
@@ -79,7 +79,7 @@ export class CircuitBreaker {
       state.failures = 0;
       state.trips = 0;
       state.lastError = null;
-      if (this.liveKills(state, now).length === 0) this.states.delete(appId);
+      if (state.until <= now && this.liveKills(state, now).length === 0) this.states.delete(appId);
       return undefined;
     }
     const next = this.stateOf(appId, state);
