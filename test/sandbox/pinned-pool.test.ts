@@ -55,6 +55,15 @@ function childPids(): number[] {
     .sort((a, b) => a - b);
 }
 
+/**
+ * The child processes started from now on: a worker that ran other suites before (a mutation run's)
+ * may still have their processes, on their way out.
+ */
+function newChildPids(): () => number[] {
+  const before = childPids();
+  return () => childPids().filter((pid) => !before.includes(pid));
+}
+
 let pools: FormatterPool[] = [];
 let events: PoolEvent[] = [];
 function open(options: PoolOptions = {}): FormatterPool {
@@ -178,11 +187,12 @@ describe('FormatterPool with formatter processes', () => {
   });
 
   it('sums the memory and CPU of all its processes, the spare included', async () => {
+    const started = newChildPids();
     const pool = open();
     pool.start();
     await eventually(async () => pool.stats().spare, 'the spare to boot');
     await pool.runUplink('app', ECHO, uplink('01'));
-    const children = childPids();
+    const children = started();
     expect(children).toHaveLength(2);
     const measure = () => children.map((pid) => processUsage(pid) ?? { rssBytes: NaN, peakRssKb: NaN, cpuUs: NaN });
     const sum = (list: ReturnType<typeof measure>, key: 'rssBytes' | 'peakRssKb' | 'cpuUs') => list.reduce((total, u) => total + u[key], 0);
@@ -366,15 +376,16 @@ describe('FormatterPool with formatter processes', () => {
   });
 
   it('ends the scratch process after a minute without calls, not while it has calls, and starts it again for the next draft', async () => {
+    const ownChildPids = newChildPids();
     const pool = open({ spare: false });
     pool.start();
     await pool.runUplink('app', ECHO, uplink('01'));
-    const production = childPids();
+    const production = ownChildPids();
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     // Two calls of one draft: the first runs, the second waits for it.
     const drafts = [pool.runUplink('draft', busy(1500), uplink('01'), 'test'), pool.runUplink('draft', busy(10), uplink('01'), 'test')];
     for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
-    const scratch = childPids().filter((pid) => !production.includes(pid));
+    const scratch = ownChildPids().filter((pid) => !production.includes(pid));
     expect(scratch).toHaveLength(1);
     vi.advanceTimersByTime(60_000);
     expect(okOutputs(await Promise.all(drafts))).toEqual([{ slept: 1500 }, { slept: 10 }]);
@@ -383,8 +394,8 @@ describe('FormatterPool with formatter processes', () => {
     expect(processUsage(scratch[0])).toBeDefined();
     vi.advanceTimersByTime(60_000);
     vi.useRealTimers();
-    await eventually(async () => !childPids().includes(scratch[0]), 'the scratch process to end');
-    expect(childPids()).toEqual(production);
+    await eventually(async () => !ownChildPids().includes(scratch[0]), 'the scratch process to end');
+    expect(ownChildPids()).toEqual(production);
     expect((await pool.check('draft', ECHO))).toBeNull();
     expect(pool.stats()).toMatchObject({ starts: 3, running: 1, crashes: 0 });
   });
