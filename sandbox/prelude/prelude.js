@@ -652,12 +652,21 @@ function (global, LIMITS, CAPTURE_SUFFIX, bufferExports) {
   let thingerExports;
 
   /**
+   * fn.length leaves out a parameter with a default and a rest parameter, so `(payload, device = {})`
+   * and `(payload, ...rest)` have a length of 1 too: a `=` (not an arrow's `=>`) or a `...` in the
+   * source before its first `)` or `=>` is taken for one. A false match only sends an unread argument.
+   */
+  const HIDDEN_PARAMETER = /^(?:[^)=.]|\.(?!\.\.))*(?:=(?!>)|\.\.\.)/;
+
+  /**
    * Does a Thinger function read its second argument? If not, the host skips serialising it.
    * @param {UserFunction} fn
    */
   function readsSecondArgument(fn) {
     try {
-      return fn.length !== 1 || stringIncludes(functionSource(fn), 'arguments');
+      if (fn.length !== 1) return true;
+      const source = functionSource(fn);
+      return stringIncludes(source, 'arguments') || regexpExec(HIDDEN_PARAMETER, source) !== null;
     } catch {
       return true;
     }
