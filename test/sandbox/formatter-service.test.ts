@@ -146,6 +146,16 @@ describe('operations', () => {
     expect(await reply(call('s', '', undefined, { sid: '' }))).toMatchObject({ output: { apps: 0 } });
   });
 
+  it('answers a check with the time the check took', async () => {
+    const { reply } = serve();
+    const started = performance.now();
+    const checked = await reply(call('c', 'timed', ECHO));
+    const waited = performance.now() - started;
+    const durationMs = (checked as { durationMs: number }).durationMs;
+    expect(durationMs).toBeGreaterThanOrEqual(0);
+    expect(durationMs).toBeLessThanOrEqual(waited);
+  });
+
   it("answers stats with the runtime's counts, needing no script", async () => {
     const { reply } = serve();
     await reply(call('u', 'counted', COUNTER));
@@ -162,6 +172,14 @@ describe('operations', () => {
 });
 
 describe('script sources', () => {
+  it('runs an empty source as a script without an uplink function', async () => {
+    const { reply } = serve();
+    expect(await reply(call('u', 'empty', ''))).toMatchObject({
+      ok: false,
+      error: { kind: 'contract', message: expect.stringMatching(/^script defines no uplink function/) as string },
+    });
+  });
+
   it('keeps the source of a first call for later calls that name only its sid', async () => {
     const { reply } = serve();
     expect(await reply(call('u', 'kept', COUNTER))).toMatchObject({ ok: true, output: { n: 1 } });
